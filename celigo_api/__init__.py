@@ -1,0 +1,100 @@
+"""A framework-free client for the Celigo integrator.io REST API.
+
+Everything here runs without Django: the dashboard builds a :class:`CeligoClient` from its settings in one
+factory, and scripts, tests and benchmarks build one directly. See ``shared/celigo-api.md`` for the API facts
+each behaviour relies on; the sections are cited in the code.
+"""
+
+from celigo_api.client import (
+    REGION_BASE_URLS,
+    STANDALONE_INTEGRATION_ID,
+    CeligoClient,
+    ClientStats,
+    RequestEvent,
+    limiter_key_for_token,
+)
+from celigo_api.errors import (
+    AuthenticationFailed,
+    CeligoError,
+    ClientError,
+    ConnectionFailed,
+    ErrorDetail,
+    ForeignNextPageURL,
+    MalformedResponse,
+    NotFound,
+    OutcomeUnknown,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    ValidationFailed,
+)
+from celigo_api.models import (
+    ChunkOutcome,
+    Export,
+    Flow,
+    FlowErrorCount,
+    HttpExchange,
+    HttpMessage,
+    Import,
+    Integration,
+    Job,
+    RetryData,
+    StepError,
+    StepErrorCount,
+    Tag,
+    TokenInfo,
+    User,
+)
+from celigo_api.ratelimit import (
+    BucketConfig,
+    FileLimiter,
+    InProcessLimiter,
+    Limiter,
+    RedisLimiter,
+    Reservation,
+)
+from celigo_api.retry import RetryPolicy
+
+__all__ = [
+    "REGION_BASE_URLS",
+    "STANDALONE_INTEGRATION_ID",
+    "AuthenticationFailed",
+    "BucketConfig",
+    "CeligoClient",
+    "CeligoError",
+    "ChunkOutcome",
+    "ClientError",
+    "ClientStats",
+    "ConnectionFailed",
+    "ErrorDetail",
+    "Export",
+    "FileLimiter",
+    "Flow",
+    "FlowErrorCount",
+    "ForeignNextPageURL",
+    "HttpExchange",
+    "HttpMessage",
+    "Import",
+    "InProcessLimiter",
+    "Integration",
+    "Job",
+    "Limiter",
+    "MalformedResponse",
+    "NotFound",
+    "OutcomeUnknown",
+    "PermissionDenied",
+    "RateLimited",
+    "RedisLimiter",
+    "RequestEvent",
+    "Reservation",
+    "RetryData",
+    "RetryPolicy",
+    "ServerError",
+    "StepError",
+    "StepErrorCount",
+    "Tag",
+    "TokenInfo",
+    "User",
+    "ValidationFailed",
+    "limiter_key_for_token",
+]
