@@ -1,0 +1,242 @@
+"""``make run``: the embedded default, supervised by one command.
+
+Prepares the SQLite database and static files, creates a demo login when no user exists, then starts the
+web server, a Celery worker and Celery beat (and the bundled Celigo simulator when no
+``CELIGO_API_TOKEN`` is configured) as child processes. It prints the URL and the login once the web
+server answers, and Ctrl-C (or SIGTERM) stops every child. If one child dies, the others are stopped too,
+so a half-running system never hides behind a working-looking web page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+ROOT = Path(__file__).resolve().parent.parent
+STOP_GRACE_SECONDS = 10.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+class Supervisor:
+    """Starts children in their own process groups and stops them all together."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.children: list[Child] = []
+        self.stopping = False
+
+    def start(self, name: str, argv: list[str]) -> Child:
+        # A new process group per child: the terminal's Ctrl-C reaches only us, and we stop the children
+        # in order, instead of every process racing to die at once.
+        process = subprocess.Popen(argv, cwd=ROOT, env=self.env, start_new_session=True)
+        child = Child(name, argv, process)
+        self.children.append(child)
+        return child
+
+    def first_exited(self) -> Child | None:
+        for child in self.children:
+            if child.process is not None and child.process.poll() is not None:
+                return child
+        return None
+
+    def stop_all(self) -> None:
+        # Repeated Ctrl-C while stopping must not abandon children half-stopped.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.stopping = True
+        for child in reversed(self.children):
+            if child.process and child.process.poll() is None:
+                # The group leader only: gunicorn and Celery stop their own workers gracefully.
+                child.process.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in self.children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.process.pid, signal.SIGKILL)  # anything the child left behind
+
+
+def var_dir(env: dict[str, str]) -> Path:
+    path = Path(env.get("ERROR_DESK_VAR_DIR", ROOT / "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def persistent_secret_key(directory: Path) -> str:
+    path = directory / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+    return result.stdout or ""
+
+
+def wait_until_healthy(url: str, supervisor: Supervisor, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if supervisor.first_exited() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback URL
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def embedded_environment(base: dict[str, str]) -> dict[str, str]:
+    env = dict(base)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env["SECRET_KEY"] = env.get("SECRET_KEY") or persistent_secret_key(var_dir(env))
+    return env
+
+
+def main() -> int:
+    env = embedded_environment(dict(os.environ))
+    host = env.get("HOST", "127.0.0.1")
+    port = int(env.get("PORT", "8000"))
+    if not port_is_free(host, port):
+        print(f"Port {port} on {host} is taken; stop what uses it or start with PORT=<another port>.")
+        return 2
+
+    print("Preparing the database and static files…", flush=True)
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    login = json.loads(manage(env, "ensure_demo_login", capture=True))
+
+    supervisor = Supervisor(env)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    python = sys.executable
+    try:
+        supervisor.start(
+            "web",
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "dashboard.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+        )
+        supervisor.start(
+            "worker",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "dashboard",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--hostname",
+                "embedded-worker@%h",
+            ],
+        )
+        supervisor.start(
+            "beat",
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "dashboard",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(var_dir(env) / "celerybeat-schedule"),
+            ],
+        )
+        url = f"http://{host}:{port}/"
+        if not wait_until_healthy(url + "healthz", supervisor):
+            print("Error Desk did not come up; see the messages above.", flush=True)
+            return 1
+        print_banner(url, login)
+        while True:
+            exited = supervisor.first_exited()
+            if exited is not None:
+                code = exited.process.returncode if exited.process else "?"
+                print(
+                    f"The {exited.name} process stopped (exit code {code}); stopping the others.", flush=True
+                )
+                return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping Error Desk…", flush=True)
+        return 0
+    finally:
+        supervisor.stop_all()
+
+
+def print_banner(url: str, login: dict[str, str | None]) -> None:
+    lines = ["", "=" * 72, f"  Error Desk is running at {url}"]
+    if login.get("username"):
+        lines.append(f"  Log in as: {login['username']}  /  password: {login['password']}")
+    else:
+        lines.append("  Log in with your Error Desk account (python manage.py createsuperuser adds one).")
+    lines += ["  Press Ctrl-C to stop web, worker and beat.", "=" * 72, ""]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

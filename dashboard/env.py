@@ -1,0 +1,210 @@
+"""Strict readers for the settings Error Desk takes from the environment.
+
+Every reader takes the environment mapping explicitly, so tests can feed it any values, and raises
+``ImproperlyConfigured`` with a message that starts with the variable's name: a wrong value stops the
+process at start-up instead of surfacing later as a confusing failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+# celigo-api.md §1.1: NA and EU are confirmed; AU and CA appear in the newest Celigo reference only.
+CELIGO_REGIONS = {
+    "na": "https://api.integrator.io",
+    "eu": "https://api.eu.integrator.io",
+    "au": "https://api.au.integrator.io",
+    "ca": "https://api.ca.integrator.io",
+}
+
+
+def fail(name: str, problem: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{name}: {problem}")
+
+
+def read_bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise fail(name, f"expected one of true/false/1/0/yes/no/on/off, got {raw!r}")
+
+
+def read_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise fail(name, f"expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise fail(name, f"must be at least {minimum}, got {value}")
+    return value
+
+
+def read_list(env: Mapping[str, str], name: str, default: list[str]) -> list[str]:
+    raw = env.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database_config(env: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
+    """``DATABASE_URL``, defaulting to an SQLite file under ``var/`` tuned for several local processes."""
+    url = env.get("DATABASE_URL", "").strip()
+    if not url:
+        return sqlite_config(var_dir / "errordesk.sqlite3")
+    scheme = urlsplit(url).scheme
+    if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
+        raise fail("DATABASE_URL", f"unsupported scheme {scheme!r}; use postgres://… or sqlite:///path")
+    try:
+        config: dict[str, Any] = environ.Env.db_url_config(url)
+    except Exception as exc:  # django-environ raises several types for a malformed URL
+        raise fail("DATABASE_URL", f"cannot parse it ({exc})") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        return sqlite_config(Path(config["NAME"]))
+    if not config.get("NAME"):
+        raise fail("DATABASE_URL", "names no database (expected postgres://user@host:port/dbname)")
+    config["CONN_MAX_AGE"] = read_int(env, "DATABASE_CONN_MAX_AGE", 60)
+    config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+def sqlite_config(path: Path) -> dict[str, Any]:
+    # WAL lets the web process read while the worker writes; IMMEDIATE transactions take the write lock
+    # up front so two writers queue on the busy timeout instead of failing with "database is locked".
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+        "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
+    }
+
+
+def redis_url(env: Mapping[str, str]) -> str | None:
+    """``REDIS_URL``: when set, Redis carries the Celery broker and the shared rate limiter."""
+    url = env.get("REDIS_URL", "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise fail("REDIS_URL", f"expected redis://host:port/db, got scheme {parts.scheme!r}")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise fail("REDIS_URL", "names no host (expected redis://host:port/db)")
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError:
+        raise fail("REDIS_URL", "has an invalid port") from None
+    return url
+
+
+def secret_key(env: Mapping[str, str], *, debug: bool) -> str:
+    key = env.get("SECRET_KEY", "").strip()
+    if key:
+        if len(key) < 32 and not debug:
+            raise fail("SECRET_KEY", "is too short; use at least 32 random characters")
+        return key
+    if debug:
+        return "insecure-development-key-do-not-use-in-production"
+    raise fail("SECRET_KEY", "is required unless DEBUG=true (generate one with `openssl rand -base64 48`)")
+
+
+def allowed_hosts(env: Mapping[str, str]) -> list[str]:
+    hosts = read_list(env, "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+    if not hosts:
+        raise fail("ALLOWED_HOSTS", "is empty; list the host names Error Desk answers to, comma-separated")
+    return hosts
+
+
+def field_encryption_keys(env: Mapping[str, str], *, fallback_secret: str) -> list[bytes]:
+    """``FIELD_ENCRYPTION_KEYS``: comma-separated Fernet keys, newest first (MultiFernet rotation order).
+
+    Without it, one key is derived from ``SECRET_KEY`` so the embedded default needs no extra setup;
+    production deployments set their own keys so rotating ``SECRET_KEY`` never strands stored tokens.
+    """
+    raw = env.get("FIELD_ENCRYPTION_KEYS", "").strip()
+    if not raw:
+        import hashlib
+
+        digest = hashlib.sha256(b"error-desk-field-encryption:" + fallback_secret.encode()).digest()
+        return [base64.urlsafe_b64encode(digest)]
+    keys = []
+    for position, item in enumerate(raw.split(","), start=1):
+        key = item.strip().encode()
+        try:
+            decoded = base64.urlsafe_b64decode(key)
+        except (binascii.Error, ValueError):
+            decoded = b""
+        if len(decoded) != 32:
+            raise fail(
+                "FIELD_ENCRYPTION_KEYS",
+                f"key #{position} is not a Fernet key (32 url-safe base64 bytes); "
+                "generate one with `python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`",
+            )
+        keys.append(key)
+    return keys
+
+
+def celigo_base_url(env: Mapping[str, str]) -> str:
+    """``CELIGO_BASE_URL`` wins over ``CELIGO_REGION`` (na, eu, au, ca); NA is the default."""
+    base = env.get("CELIGO_BASE_URL", "").strip()
+    if base:
+        parts = urlsplit(base)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise fail(
+                "CELIGO_BASE_URL", f"expected an http(s) URL such as https://api.integrator.io, got {base!r}"
+            )
+        if parts.query or parts.fragment:
+            raise fail("CELIGO_BASE_URL", "must not carry a query string or fragment")
+        return base.rstrip("/")
+    region = env.get("CELIGO_REGION", "na").strip().lower() or "na"
+    if region not in CELIGO_REGIONS:
+        raise fail("CELIGO_REGION", f"expected one of {', '.join(CELIGO_REGIONS)}, got {region!r}")
+    return CELIGO_REGIONS[region]
+
+
+def celigo_region(env: Mapping[str, str]) -> str | None:
+    if env.get("CELIGO_BASE_URL", "").strip():
+        return None
+    celigo_base_url(env)  # validates CELIGO_REGION
+    return env.get("CELIGO_REGION", "na").strip().lower() or "na"
+
+
+def celigo_api_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("CELIGO_API_TOKEN", "").strip()
+    if not token:
+        return None
+    if token.lower().startswith("bearer "):
+        # celigo-api.md §1.2: a doubled "Bearer " prefix fails with 400, so refuse it here.
+        raise fail("CELIGO_API_TOKEN", "give the bare token, without the 'Bearer ' prefix")
+    if any(ch.isspace() for ch in token):
+        raise fail("CELIGO_API_TOKEN", "contains white space")
+    return token
+
+
+def log_level(env: Mapping[str, str]) -> str:
+    level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise fail("LOG_LEVEL", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+    return level
