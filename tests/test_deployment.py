@@ -79,7 +79,8 @@ def test_it_runs_the_image_as_a_non_root_user_with_locked_packages():
     assert "uv sync --frozen" in dockerfile
     assert "collectstatic" in dockerfile
     user_lines = [line for line in dockerfile.splitlines() if line.startswith("USER ")]
-    assert user_lines and user_lines[-1] != "USER root"
+    assert user_lines
+    assert user_lines[-1] != "USER root"
     for copied in re.findall(r"^COPY (\S+)", dockerfile, flags=re.MULTILINE):
         for path in copied.split():
             assert (ROOT / path).exists(), f"Dockerfile copies {path}, which does not exist"
@@ -185,7 +186,8 @@ def test_it_runs_the_compose_topology_as_processes(compose, topology_database, r
                 time.sleep(0.3)
             assert row, "the worker never ran the task"
             schedule = db.execute("SELECT count(*) FROM django_celery_beat_periodictask").fetchone()
-            assert schedule and schedule[0] >= 1
+            assert schedule
+            assert schedule[0] >= 1
         assert all(process.poll() is None for process in processes.values()), "a service died"
     finally:
         for process in processes.values():
