@@ -89,46 +89,50 @@ class Ctx:
             raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}") from exc
 
 
-ROUTES = [
-    Rule("/v1/tokenInfo", endpoint="token_info", methods=["GET"]),
-    Rule("/v1/integrations", endpoint="integrations", methods=["GET"]),
-    Rule("/v1/integrations/<iid>", endpoint="integration", methods=["GET"]),
-    Rule("/v1/integrations/<iid>/flows", endpoint="integration_flows", methods=["GET"]),
-    Rule("/v1/integrations/<iid>/ashares", endpoint="integration_ashares", methods=["GET"]),
-    Rule("/v1/integrations/<iid>/errors", endpoint="integration_errors", methods=["GET"]),
-    Rule("/v1/connections", endpoint="connections", methods=["GET"]),
-    Rule("/v1/connections/<rid>", endpoint="connection", methods=["GET"]),
-    Rule("/v1/exports", endpoint="exports", methods=["GET"]),
-    Rule("/v1/exports/<rid>", endpoint="export", methods=["GET"]),
-    Rule("/v1/imports", endpoint="imports", methods=["GET"]),
-    Rule("/v1/imports/<rid>", endpoint="import", methods=["GET"]),
-    Rule("/v1/ashares", endpoint="ashares", methods=["GET"]),
-    Rule("/v1/ashares/<rid>", endpoint="ashare", methods=["GET"]),
-    Rule("/v1/tags", endpoint="tags", methods=["GET"]),
-    Rule("/v1/errors/filterMetadata", endpoint="filter_metadata", methods=["GET"]),
-    Rule("/v1/flows", endpoint="flows", methods=["GET"]),
-    Rule("/v1/flows/<fid>", endpoint="flow", methods=["GET"]),
-    Rule("/v1/flows/<fid>/errors", endpoint="flow_errors", methods=["GET"]),
-    Rule("/v1/flows/<fid>/run", endpoint="run_flow", methods=["POST"]),
-    Rule("/v1/flows/<fid>/jobs/latest", endpoint="latest_jobs", methods=["GET"]),
-    Rule("/v1/flows/<fid>/<sid>/errors", endpoint="step_errors", methods=["GET"]),
-    Rule("/v1/flows/<fid>/<sid>/errors/signedURL", endpoint="errors_file", methods=["GET"]),
-    Rule("/v1/flows/<fid>/<sid>/errors/assign", endpoint="assign", methods=["PUT"]),
-    Rule("/v1/flows/<fid>/<sid>/resolved", endpoint="resolved_errors", methods=["GET"]),
-    Rule("/v1/flows/<fid>/<sid>/resolved", endpoint="resolve", methods=["PUT"]),
-    Rule("/v1/flows/<fid>/<sid>/resolved", endpoint="purge", methods=["DELETE"]),
-    Rule("/v1/flows/<fid>/<sid>/resolved/signedURL", endpoint="resolved_file", methods=["GET"]),
-    Rule("/v1/flows/<fid>/<sid>/retry", endpoint="retry", methods=["POST"]),
-    Rule("/v1/flows/<fid>/<sid>/tags", endpoint="tag", methods=["PUT"]),
-    Rule("/v1/flows/<fid>/<sid>/requests/<key>", endpoint="request_log", methods=["GET"]),
-    Rule("/v1/flows/<fid>/<sid>/<rdk>/data", endpoint="retry_data", methods=["GET"]),
-    Rule("/v1/flows/<fid>/<sid>/<rdk>/data", endpoint="put_retry_data", methods=["PUT"]),
-    Rule("/v1/flows/<fid>/<sid>/<rdk>/signedURL", endpoint="retry_data_file", methods=["GET"]),
-    Rule("/v1/jobs", endpoint="jobs", methods=["GET"]),
-    Rule("/v1/jobs/<jid>", endpoint="job", methods=["GET"]),
-    Rule("/v1/jobs/<jid>/family", endpoint="job_family", methods=["GET"]),
-    Rule("/v1/jobs/<jid>/cancel", endpoint="cancel_job", methods=["PUT"]),
-]
+URL_MAP = Map(
+    [
+        Rule("/v1/tokenInfo", endpoint="token_info", methods=["GET"]),
+        Rule("/v1/integrations", endpoint="integrations", methods=["GET"]),
+        Rule("/v1/integrations/<iid>", endpoint="integration", methods=["GET"]),
+        Rule("/v1/integrations/<iid>/flows", endpoint="integration_flows", methods=["GET"]),
+        Rule("/v1/integrations/<iid>/ashares", endpoint="integration_ashares", methods=["GET"]),
+        Rule("/v1/integrations/<iid>/errors", endpoint="integration_errors", methods=["GET"]),
+        Rule("/v1/connections", endpoint="connections", methods=["GET"]),
+        Rule("/v1/connections/<rid>", endpoint="connection", methods=["GET"]),
+        Rule("/v1/exports", endpoint="exports", methods=["GET"]),
+        Rule("/v1/exports/<rid>", endpoint="export", methods=["GET"]),
+        Rule("/v1/imports", endpoint="imports", methods=["GET"]),
+        Rule("/v1/imports/<rid>", endpoint="import", methods=["GET"]),
+        Rule("/v1/ashares", endpoint="ashares", methods=["GET"]),
+        Rule("/v1/ashares/<rid>", endpoint="ashare", methods=["GET"]),
+        Rule("/v1/tags", endpoint="tags", methods=["GET"]),
+        Rule("/v1/errors/filterMetadata", endpoint="filter_metadata", methods=["GET"]),
+        Rule("/v1/flows", endpoint="flows", methods=["GET"]),
+        Rule("/v1/flows/<fid>", endpoint="flow", methods=["GET"]),
+        Rule("/v1/flows/<fid>/errors", endpoint="flow_errors", methods=["GET"]),
+        Rule("/v1/flows/<fid>/run", endpoint="run_flow", methods=["POST"]),
+        Rule("/v1/flows/<fid>/jobs/latest", endpoint="latest_jobs", methods=["GET"]),
+        Rule("/v1/flows/<fid>/<sid>/errors", endpoint="step_errors", methods=["GET"]),
+        Rule("/v1/flows/<fid>/<sid>/errors/signedURL", endpoint="errors_file", methods=["GET"]),
+        Rule("/v1/flows/<fid>/<sid>/errors/assign", endpoint="assign", methods=["PUT"]),
+        Rule("/v1/flows/<fid>/<sid>/resolved", endpoint="resolved_errors", methods=["GET"]),
+        Rule("/v1/flows/<fid>/<sid>/resolved", endpoint="resolve", methods=["PUT"]),
+        Rule("/v1/flows/<fid>/<sid>/resolved", endpoint="purge", methods=["DELETE"]),
+        Rule("/v1/flows/<fid>/<sid>/resolved/signedURL", endpoint="resolved_file", methods=["GET"]),
+        Rule("/v1/flows/<fid>/<sid>/retry", endpoint="retry", methods=["POST"]),
+        Rule("/v1/flows/<fid>/<sid>/tags", endpoint="tag", methods=["PUT"]),
+        Rule("/v1/flows/<fid>/<sid>/requests/<key>", endpoint="request_log", methods=["GET"]),
+        Rule("/v1/flows/<fid>/<sid>/<rdk>/data", endpoint="retry_data", methods=["GET"]),
+        Rule("/v1/flows/<fid>/<sid>/<rdk>/data", endpoint="put_retry_data", methods=["PUT"]),
+        Rule("/v1/flows/<fid>/<sid>/<rdk>/signedURL", endpoint="retry_data_file", methods=["GET"]),
+        Rule("/v1/jobs", endpoint="jobs", methods=["GET"]),
+        Rule("/v1/jobs/<jid>", endpoint="job", methods=["GET"]),
+        Rule("/v1/jobs/<jid>/family", endpoint="job_family", methods=["GET"]),
+        Rule("/v1/jobs/<jid>/cancel", endpoint="cancel_job", methods=["PUT"]),
+    ],
+    strict_slashes=False,
+    merge_slashes=False,
+)
 
 
 class SimulatorApp:
@@ -143,7 +147,6 @@ class SimulatorApp:
         self.faults = FaultInjector(config.faults, seed)
         self.revoked: set[str] = set()
         self.started_ms = accounts[0].world.clock.now_ms()
-        self.url_map = Map(ROUTES, strict_slashes=False, merge_slashes=False)
         self.control = ControlApp(self, server)
 
     # --- plumbing --------------------------------------------------------------------------------------
@@ -166,7 +169,7 @@ class SimulatorApp:
         head = path.split("/", 2)
         if len(head) > 1 and head[1] in REGIONS[1:]:
             region, prefix, rest = head[1], f"/{head[1]}", "/" + (head[2] if len(head) > 2 else "")
-        adapter = self.url_map.bind("simulator", path_info=rest, url_scheme="http")
+        adapter = URL_MAP.bind("simulator", path_info=rest, url_scheme="http")
         try:
             endpoint, url_args = adapter.match(method=environ["REQUEST_METHOD"])
         except MethodNotAllowed:

@@ -75,7 +75,7 @@ class SimulatorServer:
 
     def start(self) -> SimulatorServer:
         """Serve in background threads."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="celigo-sim", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="celigo-sim", daemon=True)
         self._thread.start()
         self._ticker = threading.Thread(target=self._tick_forever, name="celigo-sim-tick", daemon=True)
         self._ticker.start()
@@ -90,11 +90,15 @@ class SimulatorServer:
             if thread is not None:
                 thread.join(timeout=5)
 
+    def _serve(self) -> None:
+        # A short poll interval keeps stop() fast: shutdown() waits for the loop to notice.
+        self._server.serve_forever(poll_interval=0.05)
+
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` or an interrupt (used by the CLI)."""
         self._ticker = threading.Thread(target=self._tick_forever, name="celigo-sim-tick", daemon=True)
         self._ticker.start()
-        self._server.serve_forever()
+        self._serve()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()

@@ -50,3 +50,22 @@ def api(celigo_simulator: SimulatorServer) -> Api:
 def api_for() -> Callable[[SimulatorServer], Api]:
     """Build a client for any simulator (main NA account)."""
     return lambda sim: Api(sim.base_url, sim.token)
+
+
+def busiest_step(sim: SimulatorServer) -> tuple[str, str]:
+    """(flowId, stepId) of the enabled production step holding the most generated errors."""
+    world = sim.state
+    stores = [s for s in world.stores.values() if not world.flows[s.flow_id].disabled]
+    store = max(stores, key=lambda s: (s.n, s.step_id))
+    return store.flow_id, store.step_id
+
+
+def follow_next_page(base_url: str, next_page_url: str) -> str:
+    """Resolve any of the four nextPageURL forms (celigo-api.md §1.5.2) against a region's base URL."""
+    if next_page_url.startswith(("http://", "https://")):
+        return next_page_url
+    if next_page_url.startswith("/api/"):
+        return f"{base_url}/v1{next_page_url.removeprefix('/api')}"
+    if next_page_url.startswith("/v1/"):
+        return f"{base_url}{next_page_url}"
+    return f"{base_url}/v1/{next_page_url.lstrip('/')}"
