@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dashboard.models import CeligoAccount
 
 HEARTBEAT_TASK_NAME = "Worker heartbeat"
 HEARTBEAT_EVERY_SECONDS = 60
+SYNC_TASK = "dashboard.sync_account"
 
 
 def ensure_periodic_tasks(**_: Any) -> None:
@@ -18,3 +22,34 @@ def ensure_periodic_tasks(**_: Any) -> None:
     PeriodicTask.objects.get_or_create(
         name=HEARTBEAT_TASK_NAME, defaults={"task": "dashboard.record_heartbeat", "interval": every}
     )
+
+
+def account_task_name(account: CeligoAccount) -> str:
+    return f"Sync Celigo account #{account.pk}"
+
+
+def ensure_account_schedule(account: CeligoAccount) -> None:
+    """One beat entry per account, following the account's interval and enabled flag."""
+    import json
+
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=account.sync_interval_seconds, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.update_or_create(
+        name=account_task_name(account),
+        defaults={
+            "task": SYNC_TASK,
+            "interval": every,
+            "args": json.dumps([account.pk]),
+            "enabled": account.enabled,
+            "description": f"Incremental sync of {account.name}; full reconcile when due.",
+        },
+    )
+
+
+def remove_account_schedule(account: CeligoAccount) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    PeriodicTask.objects.filter(name=account_task_name(account)).delete()
