@@ -160,7 +160,7 @@ class CeligoClient:
         on_request: Callable[[RequestEvent], None] | None = None,
         session: requests.Session | None = None,
         jobs_page_size: int = 1000,
-        pacing_margin: float = 0.0,
+        pacing_margin: float = 0.02,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         token = _normalise_token(token)
@@ -698,6 +698,14 @@ class CeligoClient:
 
 
 def _paced(bucket: BucketConfig, margin: float) -> BucketConfig:
+    """The bucket the client paces itself with: ``margin`` smaller and slower than Celigo's.
+
+    Reserving slots exactly at Celigo's numbers is not enough: a request reserved first can reach Celigo
+    after one reserved later (scheduling, connection set-up), and Redis's clock and Celigo's may tick at
+    slightly different rates. With 2% the first burst leaves a couple of slots free for that jitter, and the
+    2% slower refill keeps draining Celigo's bucket below ours, so the slack grows instead of being eaten by
+    clock drift. It costs 2% of the throughput (bench/README.md, "Shared limiter").
+    """
     if margin <= 0:
         return bucket
     return BucketConfig(burst=max(1, int(bucket.burst * (1 - margin))), rate=bucket.rate * (1 - margin))

@@ -6,7 +6,7 @@ Pure functions over URLs; the client does the fetching.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from celigo_api.errors import ForeignNextPageURL
@@ -39,7 +39,11 @@ def resolve_next_page_url(next_url: str, current_url: str, base_url: str) -> str
     * ``/api/...``: the product UI's form; ``/api`` is stripped and ``/v1`` put in its place, as the UI does
       against ``integrator.io/api`` (§1.1, §1.5.2). ``/api/v1/...`` is not doubled.
     * absolute ``http(s)://...``: followed only on the same scheme, host and port as ``base_url``.
-    * anything else (``errors?page=2``, ``?after=x``): relative to the URL of the page just read.
+    * anything else is relative. ``?after=x`` and ``errors?after=x`` resolve against the URL of the page
+      just read (RFC 3986). A path that starts with the same collection as the current one after ``/v1/``
+      (``flows/F/S/errors?…`` while reading ``/v1/flows/…``) is taken as relative to the ``/v1`` root
+      instead, since RFC resolution would nest it (``/v1/flows/F/S/flows/F/S/errors``). Which of the two
+      Celigo sends, if either, is unknown (INFERRED), so both are accepted.
     """
     next_url = next_url.strip()
     root = base_url.rstrip("/")
@@ -54,9 +58,23 @@ def resolve_next_page_url(next_url: str, current_url: str, base_url: str) -> str
         if not (rest.startswith("/v1/") or rest.startswith("/v1?")):
             rest = "/v1" + rest
         return root + rest
-    resolved = urljoin(current_url, next_url)
+    resolved = urljoin(_api_root_for(next_url, current_url) or current_url, next_url)
     ensure_same_origin(resolved, base_url)
     return resolved
+
+
+def _api_root_for(next_url: str, current_url: str) -> str | None:
+    """The ``…/v1/`` root of ``current_url`` when ``next_url`` names the same top collection, else None."""
+    parts = urlsplit(current_url)
+    marker = parts.path.find("/v1/")
+    if marker < 0 or next_url.startswith(("?", "#", ".")):
+        return None
+    root_path = parts.path[: marker + len("/v1/")]
+    collection = parts.path[len(root_path) :].split("/", 1)[0]
+    first = re.split(r"[/?#]", next_url, maxsplit=1)[0]
+    if not collection or first != collection:
+        return None
+    return urlunsplit(parts._replace(path=root_path, query="", fragment=""))
 
 
 def keep_filters(url: str, filters: QueryParams) -> str:
@@ -90,8 +108,3 @@ def parse_link_header(value: str | None) -> dict[str, str]:
                 for rel in rel_value.strip().strip('"').split():
                     links.setdefault(rel.lower(), url)
     return links
-
-
-def encode_params(params: Iterable[tuple[str, str]]) -> str:
-    """Encode query pairs in order (repeated names stay repeated)."""
-    return urlencode(list(params))

@@ -14,8 +14,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture
 def redis_url() -> str:
-    """REDIS_URL from the environment, else db 15 on the local Redis."""
-    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    """TEST_REDIS_URL or REDIS_URL from the environment, else db 15 on the local Redis."""
+    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
 
 
 @pytest.fixture

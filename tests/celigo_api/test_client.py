@@ -193,7 +193,11 @@ def test_it_raises_rate_limited_when_the_local_bucket_wait_exceeds_max_wait(
 ) -> None:
     mocked.get(BASE + "/tokenInfo", json={"_userId": "u1"})
     celigo = CeligoClient(
-        TOKEN, limiter=InProcessLimiter(), bucket=BucketConfig(burst=1, rate=0.01), max_wait=5
+        TOKEN,
+        limiter=InProcessLimiter(),
+        bucket=BucketConfig(burst=1, rate=0.01),
+        max_wait=5,
+        pacing_margin=0,
     )
     celigo.token_info()
     with pytest.raises(RateLimited) as caught:
@@ -206,11 +210,30 @@ def test_it_raises_rate_limited_when_the_local_bucket_wait_exceeds_max_wait(
 def test_it_paces_calls_through_the_limiter(mocked: responses.RequestsMock, sleeps: Sleeps) -> None:
     mocked.get(BASE + "/tokenInfo", json={"_userId": "u1"})
     limiter = InProcessLimiter(clock=lambda: 0.0)
-    celigo = CeligoClient(TOKEN, limiter=limiter, bucket=BucketConfig(burst=2, rate=10.0), sleep=sleeps)
+    celigo = CeligoClient(
+        TOKEN, limiter=limiter, bucket=BucketConfig(burst=2, rate=10.0), sleep=sleeps, pacing_margin=0
+    )
     for _ in range(4):
         celigo.token_info()
     assert sleeps == pytest.approx([0.1, 0.2])
     assert celigo.stats.limiter_wait_seconds == pytest.approx(0.3)
+
+
+def test_it_paces_a_little_inside_the_configured_bucket(
+    mocked: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    mocked.get(BASE + "/tokenInfo", json={"_userId": "u1"})
+    celigo = CeligoClient(
+        TOKEN,
+        limiter=InProcessLimiter(clock=lambda: 0.0),
+        bucket=BucketConfig(burst=100, rate=30.0),
+        sleep=sleeps,
+    )
+    for _ in range(99):
+        celigo.token_info()
+    # 2% smaller and slower: 98 immediately, then one per 1/29.4 s.
+    assert sleeps == pytest.approx([1 / 29.4])
+    assert celigo.bucket == BucketConfig(burst=100, rate=30.0)
 
 
 def test_it_shares_the_bucket_of_clients_with_the_same_token(mocked: responses.RequestsMock) -> None:
@@ -436,6 +459,7 @@ def test_it_stops_when_the_next_page_repeats_the_current_one(
         "/v1/flows/f1/s1/errors?after=e1",
         "/api/flows/f1/s1/errors?after=e1",
         "errors?after=e1",
+        "flows/f1/s1/errors?after=e1",
         "https://api.integrator.io/v1/flows/f1/s1/errors?after=e1",
     ],
 )

@@ -45,6 +45,16 @@ def test_it_resolves_a_relative_url_against_the_current_request() -> None:
     assert resolve_next_page_url("?p=2", CURRENT, BASE) == BASE + "/v1/flows/f1/s1/errors?p=2"
 
 
+def test_it_resolves_a_path_relative_to_the_v1_root() -> None:
+    expected = BASE + "/v1/flows/f1/s1/errors?after=9"
+    assert resolve_next_page_url("flows/f1/s1/errors?after=9", CURRENT, BASE) == expected
+    eu = "http://127.0.0.1:8000/eu"
+    assert (
+        resolve_next_page_url("flows/f1/s1/errors?after=9", eu + "/v1/flows/f1/s1/errors", eu)
+        == eu + "/v1/flows/f1/s1/errors?after=9"
+    )
+
+
 def test_it_follows_an_absolute_url_on_the_same_origin() -> None:
     url = "https://api.integrator.io:443/v1/flows/f1/s1/errors?p=2"
     assert resolve_next_page_url(url, CURRENT, BASE) == url
