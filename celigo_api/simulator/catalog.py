@@ -229,7 +229,7 @@ SHOPIFY_ORDERS = StepProfile(
             _GATEWAY_HTML,
         ),
         T(
-            "parse",
+            "resource",
             "parse",
             "invalid_json",
             "Failed to parse response body: Unexpected end of JSON input at "
@@ -611,6 +611,14 @@ SALESFORCE_ACCOUNT_IMPORT = StepProfile(
             3,
         ),
         T(
+            "pre_map_hook",
+            "value",
+            "script_error",
+            "preMap hook 'normalizeCountry' threw: TypeError: Cannot read properties of null (reading "
+            "'toUpperCase') for account {company}",
+            3,
+        ),
+        T(
             "application",
             "governance",
             "REQUEST_LIMIT_EXCEEDED",
@@ -628,7 +636,7 @@ WEBHOOK_ALERTS = StepProfile(
     record=_alert_record,
     templates=(
         T(
-            "parse",
+            "resource",
             "parse",
             "invalid_json",
             "Unexpected token < in JSON at position 0: <!DOCTYPE html><html>"
@@ -771,7 +779,7 @@ FTP_PRICES = StepProfile(
     record=_price_record,
     templates=(
         T(
-            "parse",
+            "resource",
             "parse",
             "csv_parse_error",
             "Could not parse CSV file prices_{file_date}.csv at line {line}: unterminated quoted field",
