@@ -52,7 +52,12 @@ class ApiError(Exception):
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response with Celigo's content type."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        body = text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate in third-party text: send it \u-escaped, as JSON.stringify does.
+        body = json.dumps(data, separators=(",", ":")).encode()
     return Response(body, status=status, headers=headers, content_type=JSON_TYPE)
 
 
