@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from celigo_api import (
@@ -413,41 +413,32 @@ class AccountSync:
     def pull_step(
         self, step: Step, expected_open: int, last_error_at: datetime | None, *, full: bool
     ) -> None:
-        flow = step.flow
         since = None if full or step.open_watermark is None else step.open_watermark - OVERLAP
-        seen_open: set[str] = set()
-        newest_open = step.open_watermark
-        for batch in batched(
-            self.client.iter_open_errors(flow.celigo_id, step.celigo_id, occurred_after=since)
-        ):
-            stored = self.upsert(step, batch, CeligoState.OPEN)
-            seen_open.update(stored)
-            newest_open = max(filter(None, [newest_open, *(e.occurred_at for e in batch)]), default=None)
-
+        seen_open, newest_open = self.pull_list(step, CeligoState.OPEN, since, step.open_watermark)
         local_open = ErrorRecord.objects.filter(step=step, status=CeligoState.OPEN, purged=False)
         newest_resolved = step.resolved_watermark
         if full or local_open.count() > expected_open:
-            resolved_since = None if step.resolved_watermark is None else step.resolved_watermark - OVERLAP
-            resolved_iter = self.client.iter_resolved_errors(
-                flow.celigo_id, step.celigo_id, resolved_after=resolved_since
+            # Some errors left the open list: the resolved list says who closed them (§2.5). A full
+            # reconcile reads it from the start, so resolved rows Celigo has forgotten show up too.
+            resolved_since = (
+                None if full or step.resolved_watermark is None else step.resolved_watermark - OVERLAP
             )
-            for batch in batched(resolved_iter):
-                self.upsert(step, batch, CeligoState.RESOLVED)
-                newest_resolved = max(
-                    filter(None, [newest_resolved, *(e.resolved_at for e in batch)]), default=None
+            seen_resolved, newest_resolved = self.pull_list(
+                step, CeligoState.RESOLVED, resolved_since, step.resolved_watermark
+            )
+            if not full and local_open.count() > expected_open:
+                # Which ones left without being resolved? Only the whole open list can tell; this walk
+                # happens only when the counts disagree after the resolved list was applied.
+                seen_open |= {
+                    e.error_id for e in self.client.iter_open_errors(step.flow.celigo_id, step.celigo_id)
+                }
+                self.mark_purged(missing(local_open, seen_open))
+            if full:
+                self.mark_purged(missing(local_open, seen_open))
+                local_resolved = ErrorRecord.objects.filter(
+                    step=step, status=CeligoState.RESOLVED, purged=False
                 )
-            if local_open.count() > expected_open or full:
-                if not full:
-                    # Which ones left? Only the whole open list can tell (a rare, count-triggered walk).
-                    seen_open |= {
-                        e.error_id for e in self.client.iter_open_errors(flow.celigo_id, step.celigo_id)
-                    }
-                self.mark_purged(
-                    step,
-                    local_open.exclude(error_id__in=seen_open)
-                    if len(seen_open) < 50_000
-                    else self.missing_from(local_open, seen_open),
-                )
+                self.mark_purged(missing(local_resolved, seen_resolved))
 
         step.open_watermark = newest_open
         step.resolved_watermark = newest_resolved
@@ -469,15 +460,24 @@ class AccountSync:
         )
         self.counters.purged += expired.update(purged=True)
 
-    def missing_from(self, rows: Any, seen: set[str]) -> Any:
-        missing = [
-            pk for pk, error_id in rows.values_list("pk", "error_id").iterator() if error_id not in seen
-        ]
-        return ErrorRecord.objects.filter(pk__in=missing)
+    def pull_list(
+        self, step: Step, state: str, since: datetime | None, watermark: datetime | None
+    ) -> tuple[set[str], datetime | None]:
+        """Upsert one of the step's lists page by page; returns the ids seen and the new watermark."""
+        flow_id, step_id = step.flow.celigo_id, step.celigo_id
+        if state == CeligoState.OPEN:
+            items = self.client.iter_open_errors(flow_id, step_id, occurred_after=since)
+        else:
+            items = self.client.iter_resolved_errors(flow_id, step_id, resolved_after=since)
+        seen: set[str] = set()
+        for batch in batched(items):
+            seen.update(self.upsert(step, batch, state))
+            moments = [e.occurred_at if state == CeligoState.OPEN else e.resolved_at for e in batch]
+            watermark = max(filter(None, [watermark, *moments]), default=None)
+        return seen, watermark
 
-    def mark_purged(self, step: Step, gone: Any) -> None:
-        """Open errors in neither Celigo list were purged by Celigo's retention (or the lists were)."""
-        ids = list(gone.values_list("pk", flat=True)[:100_000])
+    def mark_purged(self, ids: list[int]) -> None:
+        """Errors in neither of Celigo's lists were purged by its retention; the rows stay, flagged."""
         if not ids:
             return
         now = timezone.now()
@@ -789,6 +789,15 @@ class AccountSync:
             newest = max(filter(None, [newest, job.created_at]), default=None)
         if newest != self.account.jobs_watermark:
             self.set_account(jobs_watermark=newest)
+
+
+def missing(rows: QuerySet[ErrorRecord], seen: set[str]) -> list[int]:
+    """Primary keys of ``rows`` whose error id is not in ``seen`` (compared here: ``seen`` can be huge)."""
+    return [
+        pk
+        for pk, error_id in rows.values_list("pk", "error_id").iterator(chunk_size=5000)
+        if error_id not in seen
+    ]
 
 
 def batched(items: Iterable[StepError], size: int = UPSERT_BATCH) -> Iterator[list[StepError]]:
