@@ -136,7 +136,12 @@ def test_the_command_reads_the_token_from_the_environment(celigo_simulator, monk
 def test_the_command_prompts_for_the_token_without_echo(celigo_simulator, monkeypatch):
     monkeypatch.delenv("CELIGO_API_TOKEN", raising=False)
     prompts = []
-    monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or celigo_simulator.token)
+
+    def getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return celigo_simulator.token
+
+    monkeypatch.setattr("getpass.getpass", getpass)
     run("add", "Acme", "--base-url", celigo_simulator.base_url)
     assert prompts == ["Celigo API token (input hidden): "]
 

@@ -154,7 +154,12 @@ def test_the_sync_task_reschedules_itself_when_rate_limited(celigo_simulator, mo
 
     monkeypatch.setattr("dashboard.sync.sync_account", limited)
     retries = []
-    monkeypatch.setattr(tasks.sync_account, "retry", lambda **kw: retries.append(kw) or Retry())
+
+    def retry(**options):
+        retries.append(options)
+        return Retry()
+
+    monkeypatch.setattr(tasks.sync_account, "retry", retry)
     with pytest.raises(Retry):
         tasks.sync_account.run(account.pk)
     assert retries[0]["countdown"] == 42
