@@ -1,0 +1,45 @@
+"""Indexes the triage pages need at a million errors, on PostgreSQL only.
+
+They live outside the model state on purpose: a trigram GIN index and partial covering indexes have no
+SQLite equivalent, and the embedded SQLite database holds demo-sized data that needs none of them.
+"""
+
+from django.db import migrations
+
+# The free-text search (`q`) is one ILIKE over this expression, so one trigram index serves it; the same
+# expression is built in dashboard/filters.py (SEARCH_EXPRESSION) and must stay identical to be used.
+SEARCH_EXPRESSION = "(message || ' ' || code || ' ' || trace_key || ' ' || error_id)"
+
+INDEXES = {
+    "error_search_trgm": f"USING gin ({SEARCH_EXPRESSION} gin_trgm_ops)",
+    # The list over every status sorted by time (the status-led index only serves one status at a time).
+    "error_occurred": "(occurred_at DESC)",
+    # Grouped view: (fingerprint, flow) counts and first/last seen from the index alone.
+    "error_group_fingerprint": "(status, fingerprint, flow_id, occurred_at)",
+    # Overview drill-down: open counts per account, integration, flow and step from the index alone.
+    "error_drilldown": "(status, account_id, integration_id, flow_id, step_id)",
+    # Overview ageing: open errors Celigo has purged, or whose purge date has passed.
+    "error_open_purge_at": "(purge_at) WHERE status = 'open' AND NOT purged",
+    "error_open_purged": "(account_id) WHERE status = 'open' AND purged",
+}
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, definition in INDEXES.items():
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON dashboard_errorrecord {definition}")
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name in INDEXES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("dashboard", "0003_saved_views")]
+
+    operations = [migrations.RunPython(create, drop, elidable=False)]
