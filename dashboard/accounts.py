@@ -94,7 +94,7 @@ def ensure_account_from_environment() -> CeligoAccount | None:
     token = settings.CELIGO_API_TOKEN
     if not token or CeligoAccount.objects.exists():
         return None
-    name = getattr(settings, "CELIGO_ACCOUNT_NAME", "") or "Celigo"
+    name = settings.CELIGO_ACCOUNT_NAME or "Celigo"
     base_url = settings.CELIGO_BASE_URL if settings.CELIGO_REGION is None else None
     try:
         return add_account(name, token, region=settings.CELIGO_REGION, base_url=base_url)

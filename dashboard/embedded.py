@@ -1,8 +1,8 @@
 """``make run``: the embedded default, supervised by one command.
 
 Prepares the SQLite database and static files, creates a demo login when no user exists, then starts the
-web server, a Celery worker and Celery beat (and the bundled Celigo simulator when no
-``CELIGO_API_TOKEN`` is configured) as child processes. It prints the URL and the login once the web
+web server, a Celery worker and Celery beat as child processes — and, when no ``CELIGO_API_TOKEN`` is
+configured, the bundled Celigo simulator, whose demo account the worker connects at start-up. It prints the URL and the login once the web
 server answers, and Ctrl-C (or SIGTERM) stops every child. If one child dies, the others are stopped too,
 so a half-running system never hides behind a working-looking web page.
 """
@@ -25,6 +25,7 @@ from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10.0
+DEMO_TOKEN = "sim-demo-token"  # noqa: S105 - the simulator's public demo token, not a secret
 
 
 @dataclass
@@ -129,6 +130,17 @@ def wait_until_healthy(url: str, supervisor: Supervisor, timeout: float = 60.0) 
     return False
 
 
+def wait_for_port(host: str, port: int, supervisor: Supervisor, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if supervisor.first_exited() is not None:
+            return False
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def embedded_environment(base: dict[str, str]) -> dict[str, str]:
     env = dict(base)
     env.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
@@ -151,6 +163,20 @@ def main() -> int:
     login = json.loads(manage(env, "ensure_demo_login", capture=True))
 
     supervisor = Supervisor(env)
+    simulator_port = None
+    if not env.get("CELIGO_API_TOKEN", "").strip():
+        simulator_port = int(env.get("SIMULATOR_PORT", "8765"))
+        if not port_is_free(host, simulator_port):
+            print(
+                f"Port {simulator_port} for the Celigo simulator is taken; start with SIMULATOR_PORT=<another>."
+            )
+            return 2
+        # No Celigo token: point every process at the bundled simulator and its demo account.
+        env.update(
+            CELIGO_BASE_URL=f"http://{host}:{simulator_port}",
+            CELIGO_API_TOKEN=DEMO_TOKEN,
+            CELIGO_ACCOUNT_NAME=env.get("CELIGO_ACCOUNT_NAME") or "Acme Retail (demo)",
+        )
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -158,6 +184,26 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     python = sys.executable
     try:
+        if simulator_port is not None:
+            supervisor.start(
+                "simulator",
+                [
+                    python,
+                    "-m",
+                    "celigo_api.simulator",
+                    "--host",
+                    host,
+                    "--port",
+                    str(simulator_port),
+                    "--seed",
+                    "demo",
+                    "--live-rate",
+                    "0.05",
+                ],
+            )
+            if not wait_for_port(host, simulator_port, supervisor):
+                print("The Celigo simulator did not start; see the messages above.", flush=True)
+                return 1
         supervisor.start(
             "web",
             [
@@ -211,7 +257,12 @@ def main() -> int:
         if not wait_until_healthy(url + "healthz", supervisor):
             print("Error Desk did not come up; see the messages above.", flush=True)
             return 1
-        print_banner(url, login)
+        celigo = (
+            f"the bundled simulator at {env['CELIGO_BASE_URL']} (demo account)"
+            if simulator_port is not None
+            else env.get("CELIGO_BASE_URL") or f"region {env.get('CELIGO_REGION', 'na')}"
+        )
+        print_banner(url, login, celigo)
         while True:
             exited = supervisor.first_exited()
             if exited is not None:
@@ -228,13 +279,13 @@ def main() -> int:
         supervisor.stop_all()
 
 
-def print_banner(url: str, login: dict[str, str | None]) -> None:
-    lines = ["", "=" * 72, f"  Error Desk is running at {url}"]
+def print_banner(url: str, login: dict[str, str | None], celigo: str) -> None:
+    lines = ["", "=" * 72, f"  Error Desk is running at {url}", f"  Celigo: {celigo}"]
     if login.get("username"):
         lines.append(f"  Log in as: {login['username']}  /  password: {login['password']}")
     else:
         lines.append("  Log in with your Error Desk account (python manage.py createsuperuser adds one).")
-    lines += ["  Press Ctrl-C to stop web, worker and beat.", "=" * 72, ""]
+    lines += ["  Press Ctrl-C to stop every process.", "=" * 72, ""]
     print("\n".join(lines), flush=True)
 
 

@@ -140,6 +140,8 @@ FIELD_ENCRYPTION_KEYS = read.field_encryption_keys(ENV, fallback_secret=SECRET_K
 CELIGO_API_TOKEN = read.celigo_api_token(ENV)
 CELIGO_BASE_URL = read.celigo_base_url(ENV)
 CELIGO_REGION = read.celigo_region(ENV)
+# The name given to the account created from CELIGO_API_TOKEN at start-up.
+CELIGO_ACCOUNT_NAME = ENV.get("CELIGO_ACCOUNT_NAME", "").strip()[:100]
 
 # --- REST API
 REST_FRAMEWORK = {
