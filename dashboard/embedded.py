@@ -179,9 +179,14 @@ def main() -> int:
         )
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        # One stop is enough: a second signal (uv and the terminal both forward Ctrl-C) must not
+        # interrupt the orderly shutdown.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     python = sys.executable
     try:
         if simulator_port is not None:
