@@ -53,9 +53,9 @@ def test_it_starts_the_embedded_default_and_stops_every_child_on_ctrl_c(tmp_path
         assert len(password) >= 12
         assert json.loads((tmp_path / "demo-login.json").read_text())["password"] == password
 
-        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/login/", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/login/", timeout=5) as response:
             assert b"Log in to Error Desk" in response.read()
-        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/healthz", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/healthz", timeout=5) as response:
             assert json.loads(response.read())["status"] == "ok"
         children = psutil.Process(runner.pid).children(recursive=True)
         commands = " ".join(" ".join(child.cmdline()) for child in children)
