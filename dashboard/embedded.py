@@ -2,8 +2,8 @@
 
 Prepares the SQLite database and static files, creates a demo login when no user exists, then starts the
 web server, a Celery worker and Celery beat as child processes — and, when no ``CELIGO_API_TOKEN`` is
-configured, the bundled Celigo simulator, whose demo account the worker connects at start-up. It prints the URL and the login once the web
-server answers, and Ctrl-C (or SIGTERM) stops every child. If one child dies, the others are stopped too,
+configured, the bundled Celigo simulator, whose demo account the worker connects at start-up. It prints
+the URL and the login once the web server answers, and Ctrl-C (or SIGTERM) stops every child. If one child dies, the others are stopped too,
 so a half-running system never hides behind a working-looking web page.
 """
 
@@ -168,7 +168,8 @@ def main() -> int:
         simulator_port = int(env.get("SIMULATOR_PORT", "8765"))
         if not port_is_free(host, simulator_port):
             print(
-                f"Port {simulator_port} for the Celigo simulator is taken; start with SIMULATOR_PORT=<another>."
+                f"Port {simulator_port} for the Celigo simulator is taken; "
+                "start with SIMULATOR_PORT=<another port>."
             )
             return 2
         # No Celigo token: point every process at the bundled simulator and its demo account.
