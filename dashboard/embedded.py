@@ -3,8 +3,8 @@
 Prepares the SQLite database and static files, creates a demo login when no user exists, then starts the
 web server, a Celery worker and Celery beat as child processes — and, when no ``CELIGO_API_TOKEN`` is
 configured, the bundled Celigo simulator, whose demo account the worker connects at start-up. It prints
-the URL and the login once the web server answers, and Ctrl-C (or SIGTERM) stops every child. If one child dies, the others are stopped too,
-so a half-running system never hides behind a working-looking web page.
+the URL and the login once the web server answers, and Ctrl-C (or SIGTERM) stops every child. If one
+child dies, the others are stopped too, so a half-running system never hides behind a working page.
 """
 
 from __future__ import annotations
