@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         threading.Thread(target=server.stop, daemon=True).start()
 
     signal.signal(signal.SIGTERM, _stop)
+    # Also handle SIGINT ourselves: a shell starting us in the background would otherwise ignore Ctrl-C.
+    signal.signal(signal.SIGINT, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

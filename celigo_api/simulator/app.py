@@ -496,13 +496,14 @@ class SimulatorApp:
         body = ctx.body()
         world = ctx.world
         if isinstance(body, dict) and "errorIds" in body and "retryDataKeys" not in body:
-            store = world.store(fid, sid)
-            now = world.clock.now_ms()
             keys = []
-            for eid in _id_list(body, "errorIds"):
-                found = store.find(int(eid), now) if eid.isdigit() else None
-                if found and found[1].data.get("retryDataKey"):
-                    keys.append(found[1].data["retryDataKey"])
+            with world.lock:
+                store = world.store(fid, sid)
+                now = world.clock.now_ms()
+                for eid in _id_list(body, "errorIds"):
+                    found = store.find(int(eid), now) if eid.isdigit() else None
+                    if found and found[1].data.get("retryDataKey"):
+                        keys.append(found[1].data["retryDataKey"])
         else:
             keys = _id_list(body, "retryDataKeys")
         job = world.retry(fid, sid, keys)

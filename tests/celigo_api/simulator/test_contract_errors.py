@@ -344,3 +344,24 @@ def test_it_serves_filter_metadata_and_download_links_section_2_4_and_2_11(
     flow_id, step_id = busiest_step(celigo_simulator)
     for kind in ("errors", "resolved"):
         assert "signedURL" in api.get(f"/v1/flows/{flow_id}/{step_id}/{kind}/signedURL").json()
+
+
+def test_it_keeps_retry_data_for_the_newest_20000_errors_of_a_step_section_2_9(
+    make_celigo_simulator: Callable[..., SimulatorServer], api_for: Callable[[SimulatorServer], Api]
+) -> None:
+    sim = make_celigo_simulator(
+        integrations=1, flows_per_integration=1, steps_per_flow=1, standalone_flows=0, errors=25_000
+    )
+    api = api_for(sim)
+    store = next(iter(sim.state.stores.values()))
+    now = sim.clock.now_ms()
+    oldest = next(
+        e
+        for i in range(50)
+        if (found := store.find(store.base + i, now)) and "retryDataKey" in (e := found[1].data)
+    )
+    newest = next(e for e in open_errors(api, store.flow_id, store.step_id) if "retryDataKey" in e)
+    base = f"/v1/flows/{store.flow_id}/{store.step_id}"
+    assert api.get(f"{base}/{newest['retryDataKey']}/data").status_code == 200
+    # The key is still on the error, but its data is gone (INFERRED, §2.9).
+    assert api.get(f"{base}/{oldest['retryDataKey']}/data").status_code == 404
