@@ -55,12 +55,14 @@ def free_port() -> int:
 
 def start_simulator(port: int, burst: int, rate: float) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "celigo_api.simulator", "--port", str(port), "--seed", "demo"]
-    command += ["--burst", str(burst), "--rate", str(rate)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command += ["--burst", str(burst), "--rate", str(rate), "--quiet"]
+    # stderr to a file, not a pipe: a pipe nobody reads fills up and blocks the server mid-run.
+    log = tempfile.NamedTemporaryFile(prefix="limiter-bench-sim-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 30
     while time.time() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"simulator exited: {process.stderr.read().decode() if process.stderr else ''}")
+            raise SystemExit(f"simulator exited: {Path(log.name).read_text()}")
         try:
             requests.get(f"http://127.0.0.1:{port}/__sim__/stats", timeout=1).raise_for_status()
             return process
@@ -71,7 +73,7 @@ def start_simulator(port: int, burst: int, rate: float) -> subprocess.Popen[byte
 
 
 def sim_stats(port: int) -> dict[str, Any]:
-    response = requests.get(f"http://127.0.0.1:{port}/__sim__/stats", timeout=5)
+    response = requests.get(f"http://127.0.0.1:{port}/__sim__/stats", timeout=60)
     response.raise_for_status()
     return dict(response.json())
 
@@ -90,7 +92,7 @@ def make_limiter(kind: str, target: str) -> Any:
     return FileLimiter(target)
 
 
-def hammer(args: dict[str, Any], start_at: float, queue: Any) -> None:
+def hammer(args: dict[str, Any], ready: Any, go: Any, start: Any, queue: Any) -> None:
     """One worker process: call tokenInfo as fast as the shared bucket allows until the deadline."""
     client = CeligoClient(
         SIM_TOKEN,
@@ -104,6 +106,11 @@ def hammer(args: dict[str, Any], start_at: float, queue: Any) -> None:
     )
     sent: list[float] = []
     rate_limited = failures = 0
+    # Start together once every process has imported and built its client: a slow spawn must not eat
+    # into the measured window.
+    ready.put(os.getpid())
+    go.wait()
+    start_at = start.value
     time.sleep(max(0.0, start_at - time.time()))
     deadline = start_at + args["seconds"]
     while time.time() < deadline:
@@ -165,21 +172,30 @@ def main() -> None:
     try:
         before = count_429(sim_stats(port))
         context = multiprocessing.get_context("spawn")
-        queue = context.Queue()
-        start_at = time.time() + 2.0  # spawn start-up happens before the clock starts
+        queue, ready, go = context.Queue(), context.Queue(), context.Event()
+        start = context.Value("d", 0.0)
         workers = [
-            context.Process(target=hammer, args=(worker_args, start_at, queue))
+            context.Process(target=hammer, args=(worker_args, ready, go, start, queue))
             for _ in range(options.processes)
         ]
         for worker in workers:
             worker.start()
+        for _ in workers:
+            ready.get(timeout=120)
+        start_at = time.time() + 0.2
+        start.value = start_at
+        go.set()
         results = [queue.get(timeout=options.seconds + 120) for _ in workers]
         for worker in workers:
             worker.join(timeout=30)
         after = count_429(sim_stats(port))
     finally:
         simulator.terminate()
-        simulator.wait(timeout=10)
+        try:
+            simulator.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            simulator.kill()
+            simulator.wait()
 
     sent = [t for result in results for t in result["sent"]]
     calls = sum(r["calls"] for r in results)
