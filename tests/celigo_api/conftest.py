@@ -18,16 +18,23 @@ def redis_url() -> str:
     return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
 
 
-@pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    """A Redis connection; the test is skipped without Redis, except under CI=true where it fails."""
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=1)
+def require_redis(url: str) -> redis.Redis:
+    """Connect to Redis; skip the test when it is unreachable, except under CI=true where it fails."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
     try:
         client.ping()
     except redis.RedisError as exc:
+        client.close()
         if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required under CI=true but unreachable at {redis_url}: {exc}")
-        pytest.skip(f"Redis unreachable at {redis_url}")
+            pytest.fail(f"Redis is required under CI=true but unreachable at {url}: {exc}")
+        pytest.skip(f"Redis unreachable at {url}")
+    return client
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A Redis connection (see :func:`require_redis`)."""
+    client = require_redis(redis_url)
     yield client
     client.close()
 

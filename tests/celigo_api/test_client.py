@@ -66,8 +66,8 @@ def _body(call: Any) -> Any:
 
 
 def _refused() -> requests.ConnectionError:
-    reason = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
-    return requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", reason))  # type: ignore[arg-type]
+    reason = urllib3.exceptions.NewConnectionError(None, "Connection refused")
+    return requests.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/", reason))
 
 
 def _reset() -> requests.ConnectionError:

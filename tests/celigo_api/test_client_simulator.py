@@ -35,7 +35,7 @@ def client_for(
 ) -> CeligoClient:
     options: dict[str, Any] = {
         "limiter": InProcessLimiter(),
-        "bucket": BucketConfig(**FAST),  # type: ignore[arg-type]
+        "bucket": BucketConfig(**FAST),
         "retry_policy": FAST_RETRIES,
         "timeout": 10.0,
     }

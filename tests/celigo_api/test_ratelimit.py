@@ -253,3 +253,19 @@ def test_it_shares_the_file_bucket_and_survives_a_torn_file(tmp_path: Path) -> N
     assert other.reserve("acct", bucket, 10).wait == 0.5
     path.write_text("{not json")
     assert limiter.reserve("acct", bucket, 10).wait == 0
+
+
+def test_it_skips_without_redis_on_a_developer_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.celigo_api.conftest import require_redis
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        require_redis("redis://127.0.0.1:1/0")
+
+
+def test_it_fails_without_redis_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.celigo_api.conftest import require_redis
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        require_redis("redis://127.0.0.1:1/0")

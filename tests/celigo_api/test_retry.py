@@ -4,6 +4,7 @@ import pytest
 
 from celigo_api import (
     AuthenticationFailed,
+    CeligoError,
     ConnectionFailed,
     ForeignNextPageURL,
     MalformedResponse,
@@ -53,8 +54,8 @@ def test_it_never_retries_a_foreign_next_page() -> None:
         ValidationFailed("x", status=400),
     ],
 )
-def test_it_never_retries_other_4xx(error: Exception) -> None:
-    assert POLICY.decide(1, True, error) is None  # type: ignore[arg-type]
+def test_it_never_retries_other_4xx(error: CeligoError) -> None:
+    assert POLICY.decide(1, True, error) is None
 
 
 def test_it_honours_retry_after_with_jitter() -> None:
