@@ -68,7 +68,7 @@ def test_it_requires_login_on_every_page_but_login_and_health(client):
 
 @pytest.mark.django_db
 def test_it_shows_the_status_page_to_a_logged_in_user(admin_client):
-    response = admin_client.get(reverse("home"))
+    response = admin_client.get(reverse("system-status"))
     assert response.status_code == 200
     content = response.content.decode()
     assert "System status" in content

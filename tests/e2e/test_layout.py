@@ -12,7 +12,7 @@ def test_it_redirects_to_login_and_shows_the_base_layout(page, live_server, djan
     page.get_by_label("Password").fill("a-long-passphrase-1")
     page.get_by_role("button", name="Log in").click()
 
-    expect(page.get_by_role("heading", name="System status")).to_be_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     expect(page.get_by_test_id("current-user")).to_contain_text("triager")
     expect(page.locator("nav.navbar")).to_be_visible()
     # Vendored Bootstrap is loaded and applied (navbar gets its dark background from bootstrap.min.css).

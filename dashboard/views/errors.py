@@ -1,0 +1,348 @@
+"""The error list (flat or grouped by fingerprint), its CSV export, saved views and the error detail."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Substr
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.decorators.http import require_GET, require_POST
+
+import celigo_api
+from dashboard.celigo import WEB_MAX_WAIT_SECONDS, client_for
+from dashboard.exports import csv_lines, iter_error_rows
+from dashboard.filters import ErrorFilter, Period, assignee_choices
+from dashboard.models import (
+    Activity,
+    CeligoAccount,
+    ErrorRecord,
+    Integration,
+    SavedView,
+    Tag,
+    Team,
+)
+from dashboard.queries import GROUP_ORDERINGS, GROUP_PAGE_SIZE, capped_count, fingerprint_groups
+
+PAGE_SIZE = 50
+# Beyond this many rows a page number is refused: OFFSET walks every skipped row, so narrow the filter.
+MAX_OFFSET = 10_000
+MESSAGE_PREVIEW = 300
+# The detail page shows this much of a message; the rest is in the CSV export and the API.
+MESSAGE_DISPLAY_LIMIT = 100_000
+MESSAGE_COLLAPSE_AT = 1_500
+RELATED_LIMIT = 10
+CELIGO_TIMEOUT_SECONDS = 10.0
+
+# Parameters that shape the page but do not select errors.
+VIEW_PARAMS = {"page", "group", "group_ordering"}
+
+COLUMNS = [
+    ("Occurred", "occurred_at"),
+    ("Account", "account"),
+    ("Flow", "flow"),
+    ("Step", "step"),
+    ("Source", "source"),
+    ("Code", "code"),
+    ("Class", "classification"),
+    ("Message", "message"),
+    ("Status", "status"),
+    ("Assignee", "assignee"),
+]
+GROUP_COLUMNS = [
+    ("Errors", "count"),
+    ("First seen", "first_seen"),
+    ("Last seen", "last_seen"),
+    ("Flows", "flows"),
+]
+
+
+def filter_query(request: HttpRequest) -> str:
+    """The URL query that selects the errors shown, without paging or display options."""
+    pairs = [(k, v) for k, values in request.GET.lists() for v in values if k not in VIEW_PARAMS and v != ""]
+    return urlencode(pairs)
+
+
+def page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+class ErrorListView(View):
+    """Declares what it lists and how it filters; the rest is paging and rendering."""
+
+    queryset = ErrorRecord.objects.all()
+    filterset_class = ErrorFilter
+    template_name = "errors/list.html"
+    partial_template_name = "errors/partials/results.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filterset = self.filterset_class(request.GET, queryset=self.queryset, request=request)
+        grouped = request.GET.get("group") == "fingerprint"
+        context: dict[str, Any] = {
+            "filterset": filterset,
+            "grouped": grouped,
+            "filter_query": filter_query(request),
+            "page": page_number(request),
+            "columns": COLUMNS,
+            "group_columns": GROUP_COLUMNS,
+            "current_ordering": request.GET.get("ordering", "-occurred_at"),
+            "active_filters": [
+                (k, v) for k, values in request.GET.lists() for v in values if k not in VIEW_PARAMS and v
+            ],
+        }
+        if filterset.is_valid():
+            queryset = filterset.qs
+            if grouped:
+                context.update(self.grouped_context(request, queryset, context["page"]))
+            else:
+                context.update(self.rows_context(queryset, context["page"]))
+        else:
+            context["invalid"] = True
+        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "results":
+            return render(request, self.partial_template_name, context)
+        context.update(self.form_context(request, filterset))
+        return render(request, self.template_name, context)
+
+    def rows_context(self, queryset: QuerySet[ErrorRecord], page: int) -> dict[str, Any]:
+        count = capped_count(queryset)
+        offset = (page - 1) * PAGE_SIZE
+        if offset > MAX_OFFSET:
+            return {"count": count, "rows": [], "offset_too_deep": True}
+        rows = list(
+            queryset.select_related("account", "flow", "step", "assignee", "team")
+            .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("name")))
+            # Third-party messages can be megabytes; the list needs their first lines only.
+            .defer("message", "raw", "export_data_uri", "import_data_uri")
+            .annotate(message_head=Substr("message", 1, MESSAGE_PREVIEW))[offset : offset + PAGE_SIZE + 1]
+        )
+        return {
+            "count": count,
+            "rows": rows[:PAGE_SIZE],
+            "has_next": len(rows) > PAGE_SIZE and offset + PAGE_SIZE <= MAX_OFFSET,
+            "has_previous": page > 1,
+            "first_index": offset + 1,
+        }
+
+    def grouped_context(self, request: HttpRequest, queryset: QuerySet[ErrorRecord], page: int) -> dict:
+        ordering = request.GET.get("group_ordering", "-count")
+        if ordering not in GROUP_ORDERINGS:
+            ordering = "-count"
+        groups, total = fingerprint_groups(queryset, ordering, page)
+        return {
+            "groups": groups,
+            "group_count": total,
+            "group_ordering": ordering,
+            "has_next": page * GROUP_PAGE_SIZE < total,
+            "has_previous": page > 1,
+        }
+
+    def form_context(self, request: HttpRequest, filterset: ErrorFilter) -> dict[str, Any]:
+        user = request.user
+        return {
+            "accounts": CeligoAccount.objects.only("pk", "name"),
+            "integrations": Integration.objects.only("pk", "name", "celigo_id").order_by("name"),
+            "teams": Team.objects.only("pk", "name"),
+            "tags": Tag.objects.only("pk", "name"),
+            "assignees": assignee_choices(),
+            "periods": Period.CHOICES,
+            "saved_views": SavedView.objects.filter(Q(owner_id=user.pk) | Q(shared=True)).select_related(
+                "owner"
+            ),
+            "data": filterset.data,
+        }
+
+
+error_list = ErrorListView.as_view()
+
+
+@require_GET
+def error_count(request: HttpRequest) -> HttpResponse:
+    """The exact number of matching errors, asked for on demand when the page showed a capped one."""
+    filterset = ErrorFilter(request.GET, queryset=ErrorRecord.objects.all(), request=request)
+    if not filterset.is_valid():
+        return HttpResponseBadRequest("Invalid filter")
+    count = filterset.qs.order_by().count()
+    return render(request, "errors/partials/exact_count.html", {"count": count})
+
+
+@require_GET
+def error_export(request: HttpRequest) -> HttpResponseBase:
+    filterset = ErrorFilter(request.GET, queryset=ErrorRecord.objects.all(), request=request)
+    if not filterset.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errs)}" for name, errs in filterset.errors.items())
+        return HttpResponseBadRequest(f"Invalid filter: {problems}", content_type="text/plain; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(iter_error_rows(filterset.qs)), content_type="text/csv")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="errors-{stamp}.csv"'
+    return response
+
+
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    name = request.POST.get("name", "").strip()[:100]
+    query = request.POST.get("query_string", "")[:4000]
+    list_url = reverse("error-list")
+    if not name:
+        messages.error(request, "Give the view a name.")
+        return redirect(f"{list_url}?{query}")
+    SavedView.objects.update_or_create(
+        owner_id=request.user.pk,
+        name=name,
+        defaults={"query_string": query, "shared": "shared" in request.POST},
+    )
+    messages.success(request, f"Saved the view “{name}”.")
+    return redirect(f"{list_url}?{query}")
+
+
+@require_POST
+def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    view = get_object_or_404(SavedView, pk=pk, owner_id=request.user.pk)
+    view.delete()
+    messages.success(request, f"Deleted the view “{view.name}”.")
+    return HttpResponseRedirect(reverse("error-list"))
+
+
+# --- Detail -----------------------------------------------------------------------------------------
+
+
+@require_GET
+def error_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    error = get_object_or_404(
+        ErrorRecord.objects.select_related(
+            "account", "integration", "flow", "step", "assignee", "team", "retry_of", "regression_of"
+        ).prefetch_related("tags"),
+        pk=pk,
+    )
+    message = error.message or ""
+    context = {
+        "error": error,
+        "message": message[:MESSAGE_DISPLAY_LIMIT],
+        "message_truncated": len(message) > MESSAGE_DISPLAY_LIMIT,
+        "message_collapsed": len(message) > MESSAGE_COLLAPSE_AT,
+        "raw_json": json.dumps(error.raw, indent=2, ensure_ascii=False, sort_keys=True)[
+            :MESSAGE_DISPLAY_LIMIT
+        ],
+        "activities": Activity.objects.filter(error=error).select_related("actor"),
+        "same_trace": related_errors(error, Q(account_id=error.account_id, trace_key=error.trace_key))
+        if error.trace_key
+        else [],
+        "same_fingerprint": related_errors(error, Q(fingerprint=error.fingerprint))
+        if error.fingerprint
+        else [],
+        "fingerprint_count": capped_count(ErrorRecord.objects.filter(fingerprint=error.fingerprint))
+        if error.fingerprint
+        else None,
+    }
+    return render(request, "errors/detail.html", context)
+
+
+def related_errors(error: ErrorRecord, condition: Q) -> list[ErrorRecord]:
+    return list(
+        ErrorRecord.objects.filter(condition)
+        .exclude(pk=error.pk)
+        .select_related("flow", "step")
+        .defer("message", "raw")
+        .annotate(message_head=Substr("message", 1, 160))
+        .order_by("-occurred_at", "-id")[:RELATED_LIMIT]
+    )
+
+
+def celigo_failure(exc: celigo_api.CeligoError, what: str) -> str:
+    if isinstance(exc, celigo_api.NotFound):
+        return f"Celigo no longer has the {what} of this error (it was purged or never kept)."
+    if isinstance(exc, celigo_api.AuthenticationFailed):
+        return "Celigo rejected the account's API token; update it on the account page."
+    if isinstance(exc, celigo_api.RateLimited):
+        return "The account's Celigo rate limit is busy right now; try again in a few seconds."
+    if isinstance(exc, (celigo_api.ConnectionFailed, celigo_api.ServerError)):
+        return "Celigo did not answer; try again later."
+    return f"Celigo refused the request ({exc.status or 'no status'})."
+
+
+@require_GET
+def error_retry_data(request: HttpRequest, pk: int) -> HttpResponse:
+    error = get_object_or_404(ErrorRecord.objects.select_related("account"), pk=pk)
+    context: dict[str, Any] = {"error": error}
+    if not error.retry_data_key:
+        context["problem"] = "This error has no retry data key: Celigo cannot retry it."
+    else:
+        try:
+            with client_for(
+                error.account, max_wait=WEB_MAX_WAIT_SECONDS, timeout=CELIGO_TIMEOUT_SECONDS
+            ) as client:
+                retry_data = client.get_retry_data(
+                    error.celigo_flow_id, error.celigo_step_id, error.retry_data_key
+                )
+            context["retry_data"] = retry_data
+            context["pretty"] = pretty_json(retry_data.data)
+        except celigo_api.CeligoError as exc:
+            context["problem"] = celigo_failure(exc, "retry data")
+    return render(request, "errors/partials/retry_data.html", context)
+
+
+@require_GET
+def error_http_log(request: HttpRequest, pk: int) -> HttpResponse:
+    error = get_object_or_404(ErrorRecord.objects.select_related("account"), pk=pk)
+    context: dict[str, Any] = {"error": error}
+    if not error.req_and_res_key:
+        context["problem"] = "Celigo logged no HTTP request for this error."
+    else:
+        try:
+            with client_for(
+                error.account, max_wait=WEB_MAX_WAIT_SECONDS, timeout=CELIGO_TIMEOUT_SECONDS
+            ) as client:
+                exchange = client.get_request_log(
+                    error.celigo_flow_id, error.celigo_step_id, error.req_and_res_key
+                )
+            context["sides"] = [
+                (
+                    "Request",
+                    exchange.request,
+                    pretty_json(exchange.request.headers),
+                    pretty_body(exchange.request.body),
+                ),
+                (
+                    "Response",
+                    exchange.response,
+                    pretty_json(exchange.response.headers),
+                    pretty_body(exchange.response.body),
+                ),
+            ]
+        except celigo_api.CeligoError as exc:
+            context["problem"] = celigo_failure(exc, "HTTP request log")
+    return render(request, "errors/partials/http_log.html", context)
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)[
+        :MESSAGE_DISPLAY_LIMIT
+    ]
+
+
+def pretty_body(body: Any) -> str:
+    """Bodies arrive as JSON text, other text, or already-parsed JSON; show JSON indented either way."""
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        try:
+            return pretty_json(json.loads(body))
+        except ValueError:
+            return body[:MESSAGE_DISPLAY_LIMIT]
+    return pretty_json(body)
