@@ -15,7 +15,7 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ SEARCH_EXPRESSION = "(message || ' ' || code || ' ' || trace_key || ' ' || error
 SEARCH_MAX_LENGTH = 200
 
 DEFAULT_ORDERING = ("-occurred_at", "-id")
+NULLS_LAST = {"resolved_at"}
 
 # URL value → model field. Every column of the list sorts; the tie-breaker on id keeps pages stable.
 ORDERING_FIELDS = {
@@ -135,8 +136,13 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         ordering = [self.get_ordering_value(param) for param in value if param]
         if not ordering:
             return qs.order_by(*DEFAULT_ORDERING)
-        tie = "-id" if ordering[0].startswith("-") else "id"
-        return qs.order_by(*ordering, tie)
+        descending = ordering[0].startswith("-")
+        first = ordering[0].lstrip("-")
+        if first in NULLS_LAST:
+            # Errors without the date (open ones have no resolved_at) go last both ways, not first.
+            expression = F(first).desc(nulls_last=True) if descending else F(first).asc(nulls_last=True)
+            return qs.order_by(expression, "-id" if descending else "id")
+        return qs.order_by(*ordering, "-id" if descending else "id")
 
 
 class ErrorFilterForm(forms.Form):

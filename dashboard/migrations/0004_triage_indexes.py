@@ -14,6 +14,15 @@ INDEXES = {
     "error_search_trgm": f"USING gin ({SEARCH_EXPRESSION} gin_trgm_ops)",
     # The list over every status sorted by time (the status-led index only serves one status at a time).
     "error_occurred": "(occurred_at DESC)",
+    # Sorting on a column with few distinct values: with the id tie-breaker in the index, the first page is
+    # read in order instead of sorting every row of the first value (error_code & co. lead with the column
+    # but cannot give the tie-breaker order).
+    "error_sort_code": "(code, id)",
+    "error_sort_source": "(source, id)",
+    "error_sort_classification": "(classification, id)",
+    # Latest resolved first, open errors (no resolved_at) last; error_resolved_at is partial, which an
+    # ORDER BY cannot use.
+    "error_sort_resolved": "(resolved_at DESC NULLS LAST, id DESC)",
     # Grouped view: (fingerprint, flow) counts and first/last seen from the index alone.
     "error_group_fingerprint": "(status, fingerprint, flow_id, occurred_at)",
     # Overview drill-down: open counts per account, integration, flow and step from the index alone.
