@@ -25,7 +25,8 @@ _RULES = [
 
 
 def normalise_message(message: str) -> str:
-    text = message[: NORMALISED_LIMIT * 4]
+    # Placeholders rarely lengthen text, so the first stretch decides the normalised prefix we keep.
+    text = message[: NORMALISED_LIMIT + 500]
     for pattern, placeholder in _RULES:
         text = pattern.sub(placeholder, text)
     return text.strip()[:NORMALISED_LIMIT]

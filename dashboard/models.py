@@ -243,15 +243,21 @@ class RetryOutcome(models.TextChoices):
 class ErrorRecord(models.Model):
     """One Celigo error, kept after Celigo purges it. Unique on (account, flowId, stepId, errorId)."""
 
-    account = models.ForeignKey(CeligoAccount, on_delete=models.CASCADE, related_name="errors")
+    # The foreign keys below lead composite indexes (Meta.indexes), so their own one-column indexes would
+    # only slow the ingest down.
+    account = models.ForeignKey(
+        CeligoAccount, on_delete=models.CASCADE, related_name="errors", db_index=False
+    )
     celigo_flow_id = models.CharField(max_length=64)
     celigo_step_id = models.CharField(max_length=64)
     error_id = models.CharField(max_length=64)
     # Links for joins and filters; the Celigo ids above are the identity (a row may arrive before its
     # flow's metadata does).
-    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.SET_NULL)
-    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.SET_NULL)
-    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL)
+    integration = models.ForeignKey(
+        Integration, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
+    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
+    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
 
     # Celigo's fields (celigo-api.md §2.3, §2.5).
     occurred_at = models.DateTimeField(null=True, blank=True)
@@ -282,7 +288,12 @@ class ErrorRecord(models.Model):
 
     # Error Desk's own work.
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="errors")
     tags = models.ManyToManyField(Tag, blank=True, related_name="errors")
