@@ -1,6 +1,6 @@
 """Sync engine benchmark: API calls per cycle, ingest speed against raw SQL, and worker memory.
 
-Runs against a generated simulator account (default: 20 integrations × 20 flows × 3 steps = 1,200 steps,
+Runs against a generated simulator account (default: 20 integrations x 20 flows x 3 steps = 1,200 steps,
 200,000 errors) and a PostgreSQL database of its own, and prints one JSON object:
 
 * ``no_change_cycle_calls`` — Celigo calls of an incremental sync in which nothing changed, against the
@@ -26,6 +26,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -95,7 +96,7 @@ def start_simulator(args: argparse.Namespace, errors: int) -> tuple[subprocess.P
     raise RuntimeError("the simulator did not start")
 
 
-def run_child(database_url: str, base_url: str, steps: list[str]) -> dict[str, object]:
+def run_child(database_url: str, base_url: str, steps: list[str]) -> dict[str, Any]:
     """Run ``steps`` of the benchmark in a fresh Django process (so its peak RSS is its own)."""
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-" + "k" * 40}
     env.pop("REDIS_URL", None)
@@ -175,8 +176,8 @@ def raw_insert_rate(database_url: str) -> float:
         columns = [
             row[0]
             for row in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'dashboard_errorrecord' "
-                "AND column_name <> 'id' ORDER BY ordinal_position"
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'dashboard_errorrecord' AND column_name <> 'id' ORDER BY ordinal_position"
             )
         ]
         rows = conn.execute(f"SELECT {', '.join(columns)} FROM dashboard_errorrecord").fetchall()  # noqa: S608
