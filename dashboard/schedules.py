@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 HEARTBEAT_TASK_NAME = "Worker heartbeat"
 HEARTBEAT_EVERY_SECONDS = 60
 SYNC_TASK = "dashboard.sync_account"
+RESUME_TASK_NAME = "Resume waiting action batches"
 
 
 def ensure_periodic_tasks(**_: Any) -> None:
@@ -21,6 +22,10 @@ def ensure_periodic_tasks(**_: Any) -> None:
     )
     PeriodicTask.objects.get_or_create(
         name=HEARTBEAT_TASK_NAME, defaults={"task": "dashboard.record_heartbeat", "interval": every}
+    )
+    every_five, _ = IntervalSchedule.objects.get_or_create(every=5, period=IntervalSchedule.MINUTES)
+    PeriodicTask.objects.get_or_create(
+        name=RESUME_TASK_NAME, defaults={"task": "dashboard.resume_waiting_batches", "interval": every_five}
     )
 
 

@@ -58,6 +58,7 @@ from dashboard.models import (
     Flow,
     FlowJob,
     Integration,
+    RetryOutcome,
     Step,
     StepKind,
     SyncKind,
@@ -531,7 +532,9 @@ class AccountSync:
                 celigo_flow_id=step.flow.celigo_id,
                 celigo_step_id=step.celigo_id,
                 error_id__in=list(rows),
-            ).values_list("error_id", "pk", "status", "purged", "retry_data_key", "code", "resolved_at")
+            ).values_list(
+                "error_id", "pk", "status", "purged", "retry_data_key", "code", "resolved_at", "retry_outcome"
+            )
         }
         update_fields = CELIGO_FIELDS + (RESOLUTION_FIELDS if state == CeligoState.RESOLVED else [])
         if state == CeligoState.OPEN:
@@ -541,6 +544,10 @@ class AccountSync:
         stored = self.write(list(rows.values()), [*update_fields, "purged"])
         self.store_fingerprints(fingerprints)
         self.count_and_record_changes(rows, existing, state, now)
+        new_ids = [error_id for error_id in stored if error_id not in existing]
+        if state == CeligoState.OPEN and new_ids and self.account.last_full_sync_at is not None:
+            # On an account's first sync everything is new; history is not a regression.
+            link_new_errors(self.account, step, new_ids, now)
         return stored
 
     def build_row(
@@ -629,7 +636,22 @@ class AccountSync:
             if before is None:
                 self.counters.new += 1
                 continue
-            pk, old_status, old_purged, old_rdk, old_code, old_resolved_at = before
+            pk, old_status, old_purged, old_rdk, old_code, old_resolved_at, retry_outcome = before
+            if (
+                state == CeligoState.RESOLVED
+                and retry_outcome == RetryOutcome.PENDING
+                and row["resolved_by"] == "auto"
+            ):
+                # celigo-api.md §2.8: a retried record that succeeds is resolved by "auto".
+                ErrorRecord.objects.filter(pk=pk).update(retry_outcome=RetryOutcome.SUCCEEDED)
+                activities.append(
+                    Activity(
+                        error_id=pk,
+                        kind=ActivityKind.RETRY_SUCCEEDED,
+                        created_at=now,
+                        message="The retry succeeded: Celigo resolved the error automatically",
+                    )
+                )
             if old_status == CeligoState.OPEN and state == CeligoState.RESOLVED:
                 self.counters.closed += 1
                 who = row["resolved_by"] or "someone"
@@ -863,6 +885,94 @@ def missing(rows: QuerySet[ErrorRecord], seen: set[str]) -> list[int]:
         for pk, error_id in rows.values_list("pk", "error_id").iterator(chunk_size=5000)
         if error_id not in seen
     ]
+
+
+def link_new_errors(account: CeligoAccount, step: Step, error_ids: list[str], now: datetime) -> None:
+    """Tie errors new to us to the errors they repeat (PRODUCT.md, "Actions semantics").
+
+    * A failed retry: Celigo files a new error with the same trace key as a retried one (§2.8); the old
+      error's retry outcome becomes "failed again" and the two are linked.
+    * A regression: the same trace key as a resolved error, or the same fingerprint on the same step; it is
+      flagged and routed to the resolved error's last assignee.
+    """
+    fresh = list(
+        ErrorRecord.objects.filter(
+            account=account,
+            celigo_flow_id=step.flow.celigo_id,
+            celigo_step_id=step.celigo_id,
+            error_id__in=error_ids,
+        ).values_list("pk", "trace_key", "fingerprint", "assignee_id")
+    )
+    fresh_pks = [pk for pk, *_ in fresh]
+    trace_keys = {trace for _, trace, _, _ in fresh if trace}
+    fingerprints = {fp for _, _, fp, _ in fresh if fp}
+    earlier = (
+        ErrorRecord.objects.filter(account=account)
+        .filter(
+            Q(trace_key__in=trace_keys, retry_outcome=RetryOutcome.PENDING)
+            | Q(trace_key__in=trace_keys, status=CeligoState.RESOLVED)
+            | Q(step=step, fingerprint__in=fingerprints, status=CeligoState.RESOLVED)
+        )
+        .exclude(pk__in=fresh_pks)
+        .order_by("-resolved_at", "-pk")
+        .values_list("pk", "trace_key", "fingerprint", "retry_outcome", "status", "assignee_id", "step_id")[
+            :20_000
+        ]
+    )
+    retried: dict[str, int] = {}
+    resolved_by_trace: dict[str, tuple[int, int | None]] = {}
+    resolved_by_fingerprint: dict[str, tuple[int, int | None]] = {}
+    for pk, trace, fp, outcome, status, assignee_id, step_pk in earlier:
+        if outcome == RetryOutcome.PENDING and trace:
+            retried.setdefault(trace, pk)
+        elif status == CeligoState.RESOLVED:
+            if trace:
+                resolved_by_trace.setdefault(trace, (pk, assignee_id))
+            if step_pk == step.pk and fp:
+                resolved_by_fingerprint.setdefault(fp, (pk, assignee_id))
+    activities = []
+    for pk, trace, fp, assignee_id in fresh:
+        if trace and trace in retried:
+            old = retried.pop(trace)
+            ErrorRecord.objects.filter(pk=old).update(retry_outcome=RetryOutcome.FAILED)
+            ErrorRecord.objects.filter(pk=pk).update(retry_of_id=old)
+            activities += [
+                Activity(
+                    error_id=old,
+                    kind=ActivityKind.RETRY_FAILED,
+                    created_at=now,
+                    message="The retry failed again; Celigo filed a new error",
+                    data={"new_error": pk},
+                ),
+                Activity(
+                    error_id=pk,
+                    kind=ActivityKind.RETRY_FAILED,
+                    created_at=now,
+                    message="This error is the failed retry of an earlier one",
+                    data={"retry_of": old},
+                ),
+            ]
+            continue
+        match = resolved_by_trace.get(trace) if trace else None
+        match = match or resolved_by_fingerprint.get(fp)
+        if match is None:
+            continue
+        old, last_assignee = match
+        updates: dict[str, Any] = {"regression_of_id": old}
+        if assignee_id is None and last_assignee is not None:
+            updates["assignee_id"] = last_assignee
+        ErrorRecord.objects.filter(pk=pk).update(**updates)
+        activities.append(
+            Activity(
+                error_id=pk,
+                kind=ActivityKind.REGRESSION,
+                created_at=now,
+                message="Regression: this repeats an error that was resolved",
+                data={"regression_of": old, "assigned_to": updates.get("assignee_id")},
+            )
+        )
+    if activities:
+        Activity.objects.bulk_create(activities)
 
 
 def prefetched(batches: Iterator[list[StepError]], depth: int = 2) -> Iterator[list[StepError]]:

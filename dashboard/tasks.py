@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.signals import worker_ready
+from django.db import models
 from django.utils import timezone
 
 from celigo_api import RateLimited
@@ -45,3 +46,32 @@ def connect_account_from_environment(**_: Any) -> None:
     account = ensure_account_from_environment()
     if account is not None:
         sync_account.delay(account.pk)
+
+
+@shared_task(bind=True, name="dashboard.run_action_batch", max_retries=None)
+def run_action_batch(self: Task, batch_id: int) -> None:
+    from dashboard.actions import BatchMustWait, run_batch
+
+    try:
+        run_batch(batch_id)
+    except BatchMustWait as exc:
+        # Celigo is down, rate limited or rejects the token: the batch waits in the outbox and resumes.
+        raise self.retry(countdown=exc.countdown, max_retries=None) from exc
+
+
+@shared_task(name="dashboard.resume_waiting_batches")
+def resume_waiting_batches() -> None:
+    """Requeue batches whose task was lost (a worker restart drops scheduled retries on some brokers)."""
+    from datetime import timedelta
+
+    from dashboard.models import ActionBatch, BatchState
+
+    stale = timezone.now() - timedelta(minutes=10)
+    for batch_id in (
+        ActionBatch.objects.filter(
+            state__in=[BatchState.PENDING, BatchState.WAITING, BatchState.RUNNING], created_at__lt=stale
+        )
+        .filter(models.Q(lease_expires_at__isnull=True) | models.Q(lease_expires_at__lt=timezone.now()))
+        .values_list("pk", flat=True)
+    ):
+        run_action_batch.delay(batch_id)

@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from celigo_api import RateLimited
+from dashboard.actions import push_pending_batches
 from dashboard.models import CeligoAccount, SyncOutcome, SyncRun
 from dashboard.sync import SyncBusy, sync_account
 
@@ -29,7 +30,7 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
 
 
 class Command(BaseCommand):
-    help = "Sync Celigo accounts now, in this process; exits non-zero if any sync fails."
+    help = "Push pending actions to Celigo, then sync accounts, in this process; non-zero exit on failure."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--account", help="the account's name (default: every enabled account)")
@@ -47,6 +48,8 @@ class Command(BaseCommand):
         if not accounts:
             raise CommandError("no Celigo account is connected (python manage.py celigo_account add …)")
         failed = []
+        for batch, result in push_pending_batches():
+            self.stderr.write(f"action batch #{batch.pk} ({batch.get_kind_display()}): {result}")
         for account in accounts:
             try:
                 run = sync_account(account, full=True if options["full"] else None)
