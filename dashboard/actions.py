@@ -181,6 +181,58 @@ class FilterRequest:
     user: Any
 
 
+def retry_data_diff(before: Any, after: Any) -> str:
+    """A unified diff of two JSON documents, pretty-printed with sorted keys so only real changes show."""
+    import difflib
+    import json
+
+    def lines(value: Any) -> list[str]:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).splitlines(keepends=True)
+
+    return "".join(difflib.unified_diff(lines(before), lines(after), "before", "after"))
+
+
+def edit_retry_data(
+    actor: Any,
+    error: ErrorRecord,
+    new_data: Any,
+    *,
+    expected_before: Any = None,
+    then_retry: bool = False,
+    client: CeligoClient | None = None,
+) -> tuple[str, ActionBatch | None]:
+    """Replace an error's retry data in Celigo (GET, then PUT the whole object; celigo-api.md §2.9).
+
+    ``expected_before`` is the data the person edited; if Celigo's copy changed meanwhile, nothing is written
+    and :class:`ActionRejected` says so. The before/after diff goes into the timeline. Returns the diff and,
+    with ``then_retry``, the retry batch queued for this error.
+    """
+    if not error.retry_data_key:
+        raise ActionRejected("retry data: this error has no retry data key; Celigo cannot retry it")
+    if client is None:
+        from dashboard.celigo import WEB_MAX_WAIT_SECONDS, client_for
+
+        client = client_for(error.account, max_wait=WEB_MAX_WAIT_SECONDS)
+    current = client.get_retry_data(error.celigo_flow_id, error.celigo_step_id, error.retry_data_key)
+    if expected_before is not None and current.data != expected_before:
+        raise ActionRejected("retry data: it changed in Celigo since you opened it; reload and edit again")
+    diff = retry_data_diff(current.data, new_data)
+    if not diff:
+        raise ActionRejected("retry data: nothing changed")
+    client.put_retry_data(
+        error.celigo_flow_id, error.celigo_step_id, error.retry_data_key, current.with_data(new_data)
+    )
+    Activity.objects.create(
+        error=error,
+        kind=ActivityKind.RETRY_DATA_EDITED,
+        actor_id=getattr(actor, "pk", None),
+        message="Retry data edited" + (" and retried" if then_retry else ""),
+        data={"before": current.data, "after": new_data, "diff": diff},
+    )
+    batch = request_action(actor, ActionKind.RETRY, error_ids=[error.pk]) if then_retry else None
+    return diff, batch
+
+
 def cancel_batch(batch: ActionBatch) -> None:
     ActionBatch.objects.filter(pk=batch.pk).update(cancel_requested=True)
     if batch.state == BatchState.PENDING:
