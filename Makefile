@@ -38,7 +38,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(UV) run --frozen ruff format .
 
 bench: install ## Run the benchmarks (each prints JSON; see bench/README.md)
-	@for script in bench/*.py; do echo "== $$script"; $(UV) run --frozen python $$script || exit 1; done
+	@for script in bench/[a-z]*.py; do echo "== $$script"; $(UV) run --frozen python $$script || exit 1; done
 
 simulator: install ## Serve the demo Celigo simulator on port 8765
 	$(UV) run --frozen python -m celigo_api.simulator --seed demo --port 8765
