@@ -7,9 +7,10 @@ filtered set costs a scan of all of it, while counting up to the cap costs at mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
@@ -129,7 +130,7 @@ def _attach_group_details(groups: list[FingerprintGroup], flow_ids: dict[str, li
             "fingerprint", "normalised_message"
         )
     )
-    flows = Flow.objects.in_bulk([pk for ids in flow_ids.values() for pk in ids])
+    flows = Flow.objects.only("name", "celigo_id").in_bulk([pk for ids in flow_ids.values() for pk in ids])
     for group in groups:
         group.normalised_message = messages.get(group.fingerprint, "")
         group.flows = [flows[pk] for pk in flow_ids[group.fingerprint] if pk in flows]
@@ -178,7 +179,7 @@ def _counts_by(column: str, scope: Q) -> dict[Any, int]:
 
 
 def _account_rows() -> list[DrillRow]:
-    accounts = CeligoAccount.objects.in_bulk()
+    accounts = CeligoAccount.objects.only("name").in_bulk()
     return [
         DrillRow(pk, str(accounts.get(pk, "?")), n, {"account": str(pk)}, "integration")
         for pk, n in _counts_by("account_id", Q()).items()
@@ -186,7 +187,7 @@ def _account_rows() -> list[DrillRow]:
 
 
 def _integration_rows(account: int | None) -> list[DrillRow]:
-    integrations = Integration.objects.filter(account_id=account).in_bulk()
+    integrations = Integration.objects.filter(account_id=account).only("name", "celigo_id").in_bulk()
     rows = []
     for pk, n in _counts_by("integration_id", Q(account_id=account)).items():
         integration = integrations.get(pk)
@@ -201,7 +202,7 @@ def _flow_rows(integration: int | None, account: int | None) -> list[DrillRow]:
     # Standalone flows (no integration) are asked for by account with no parent.
     scope = Q(integration_id=integration) if integration else Q(account_id=account, integration__isnull=True)
     counts = _counts_by("flow_id", scope)
-    flows = Flow.objects.in_bulk([pk for pk in counts if pk is not None])
+    flows = Flow.objects.only("name", "celigo_id").in_bulk([pk for pk in counts if pk is not None])
     rows = []
     for pk, n in counts.items():
         flow = flows.get(pk)
@@ -214,7 +215,11 @@ def _flow_rows(integration: int | None, account: int | None) -> list[DrillRow]:
 
 def _step_rows(flow_pk: int | None) -> list[DrillRow]:
     counts = _counts_by("step_id", Q(flow_id=flow_pk))
-    steps = Step.objects.select_related("flow").in_bulk([pk for pk in counts if pk is not None])
+    steps = (
+        Step.objects.select_related("flow")
+        .only("name", "celigo_id", "flow__celigo_id")
+        .in_bulk([pk for pk in counts if pk is not None])
+    )
     rows = []
     for pk, n in counts.items():
         step = steps.get(pk)
@@ -275,34 +280,41 @@ class Trend:
     closed: list[int]
 
 
+# Per-day counts of earlier days barely move (only late-arriving errors change them) but cost a scan of a
+# month of index entries, so they are kept this long; today's are counted on every request.
+TREND_CACHE_SECONDS = 600
+
+
 def trend(days: int = 30, now: datetime | None = None) -> Trend:
     """New (by occurred_at) and closed (by resolved_at) errors per day over the last ``days`` days."""
     now = now or timezone.now()
-    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
-        days=days - 1
-    )
-    new = (
-        ErrorRecord.objects.filter(occurred_at__gte=start)
-        .annotate(day=TruncDate("occurred_at"))
-        .values("day")
-        .annotate(n=Count("*"))
-        .order_by()
-    )
-    closed = (
-        ErrorRecord.objects.filter(resolved_at__gte=start)
-        .annotate(day=TruncDate("resolved_at"))
-        .values("day")
-        .annotate(n=Count("*"))
-        .order_by()
-    )
-    new_by_day = {row["day"]: row["n"] for row in new}
-    closed_by_day = {row["day"]: row["n"] for row in closed}
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=days - 1)
+    key = f"overview-trend:{start.isoformat()}"
+    earlier = cache.get(key)
+    if earlier is None:
+        earlier = _daily_counts(start, today)
+        cache.set(key, earlier, TREND_CACHE_SECONDS)
+    new_by_day, closed_by_day = earlier
+    today_new, today_closed = _daily_counts(today, None)
+    new_by_day, closed_by_day = {**new_by_day, **today_new}, {**closed_by_day, **today_closed}
     labels = [(start + timedelta(days=i)).date() for i in range(days)]
     return Trend(
         days=[d.isoformat() for d in labels],
         new=[new_by_day.get(d, 0) for d in labels],
         closed=[closed_by_day.get(d, 0) for d in labels],
     )
+
+
+def _daily_counts(start: datetime, end: datetime | None) -> tuple[dict[date, int], dict[date, int]]:
+    result = []
+    for column in ("occurred_at", "resolved_at"):
+        rows = ErrorRecord.objects.filter(**{f"{column}__gte": start})
+        if end is not None:
+            rows = rows.filter(**{f"{column}__lt": end})
+        counts = rows.annotate(day=TruncDate(column)).values("day").annotate(n=Count("*")).order_by()
+        result.append({row["day"]: row["n"] for row in counts})
+    return result[0], result[1]
 
 
 def recent_flow_jobs(limit: int = 10) -> list[FlowJob]:

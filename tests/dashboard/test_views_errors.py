@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,6 +30,11 @@ LIST = "/errors/"
 
 def listed_ids(response) -> set[int]:
     return {row.pk for row in response.context["rows"]}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
 
 
 @pytest.fixture
@@ -463,3 +469,23 @@ def test_it_keeps_the_list_query_count_bounded(client, triager, django_assert_ma
     with django_assert_max_num_queries(14):
         client.get(LIST)
     assert ErrorRecord.objects.count() == 60
+
+
+def test_it_counts_search_matches_up_to_a_lower_cap(client, triager, monkeypatch):
+    monkeypatch.setattr("dashboard.views.errors.SEARCH_COUNT_CAP", 2)
+    ErrorRecordFactory.create_batch(3, message="Request timed out")
+    response = client.get(LIST, {"q": "timed out"})
+    assert str(response.context["count"]) == "more than 2"
+    assert not client.get(LIST).context["count"].capped
+
+
+def test_it_reuses_a_grouping_for_a_minute_and_says_when_it_was_counted(client, triager):
+    ErrorRecordFactory(message="Socket hang up")
+    first = client.get(LIST, {"group": "fingerprint"})
+    ErrorRecordFactory(message="Socket hang up")
+    again = client.get(LIST, {"group": "fingerprint"})
+    assert [g.count for g in again.context["groups"]] == [g.count for g in first.context["groups"]] == [1]
+    assert "counted " in again.content.decode()
+    assert [
+        g.count for g in client.get(LIST, {"group": "fingerprint", "status": "open"}).context["groups"]
+    ] == [2]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +21,11 @@ from tests.dashboard.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -168,10 +174,25 @@ def test_it_keeps_overview_queries_bounded(client, django_assert_max_num_queries
         ("home", 3),
         ("overview-accounts", 4),
         ("overview-ageing", 10),
-        ("overview-trend", 4),
+        ("overview-trend", 6),
         ("overview-jobs", 3),
     ]:
         with django_assert_max_num_queries(limit):
             assert client.get(reverse(name)).status_code == 200
     with django_assert_max_num_queries(4):
         client.get(reverse("overview-drill"), {"level": "account"})
+
+
+def test_it_recounts_earlier_days_of_the_trend_at_most_every_ten_minutes_and_today_always(client):
+    now = timezone.now()
+    ErrorRecordFactory(occurred_at=now - timedelta(days=3))
+    first = client.get(reverse("overview-trend")).context["trend"]
+    ErrorRecordFactory(occurred_at=now - timedelta(days=3))
+    ErrorRecordFactory(occurred_at=now)
+    second = client.get(reverse("overview-trend")).context["trend"]
+    assert sum(first.new) == 1
+    assert second.new[-1] == 1  # today: live
+    assert second.new[-4] == first.new[-4] == 1  # three days ago: from the cache
+    assert "recounted every 10 minutes" in client.get(reverse("overview-trend")).content.decode()
+    cache.clear()
+    assert client.get(reverse("overview-trend")).context["trend"].new[-4] == 2
