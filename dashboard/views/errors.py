@@ -8,8 +8,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import (
     HttpRequest,
@@ -30,8 +31,11 @@ from dashboard.celigo import WEB_MAX_WAIT_SECONDS, client_for
 from dashboard.exports import csv_lines, iter_error_rows
 from dashboard.filters import ErrorFilter, Period, assignee_choices
 from dashboard.models import (
+    FINISHED_STATES,
+    ActionBatch,
     Activity,
     CeligoAccount,
+    CeligoState,
     ErrorRecord,
     Integration,
     SavedView,
@@ -39,6 +43,7 @@ from dashboard.models import (
     Team,
 )
 from dashboard.queries import GROUP_ORDERINGS, GROUP_PAGE_SIZE, capped_count, fingerprint_groups
+from dashboard.views.actions import can_act, describe, retry_data_editor
 
 PAGE_SIZE = 50
 # Beyond this many rows a page number is refused: OFFSET walks every skipped row, so narrow the filter.
@@ -116,6 +121,7 @@ class ErrorListView(View):
             "active_filters": [
                 (k, v) for k, values in request.GET.lists() for v in values if k not in VIEW_PARAMS and v
             ],
+            "can_act": can_act(request.user),
         }
         if filterset.is_valid():
             queryset = filterset.qs
@@ -124,6 +130,8 @@ class ErrorListView(View):
             else:
                 searching = bool(filterset.form.cleaned_data.get("q"))
                 context.update(self.rows_context(queryset, context["page"], searching))
+                if context["can_act"] and context["rows"]:
+                    context["assignable_users"] = assignable_users()
         else:
             context["invalid"] = True
         if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "results":
@@ -158,10 +166,12 @@ class ErrorListView(View):
             ordering = "-count"
         # Grouping reads every matching index entry (a third of a second for the open backlog of a million
         # errors), so one grouping serves the same question for a minute; the page says when it was counted.
+        # A finished action batch changes what the groups count, so its end starts a fresh grouping.
+        last_batch = ActionBatch.objects.aggregate(last=Max("finished_at"))["last"]
         key = (
             "error-groups:"
             + hashlib.sha256(
-                f"{request.user.pk}|{filter_query(request)}|{ordering}|{page}".encode()
+                f"{request.user.pk}|{filter_query(request)}|{ordering}|{page}|{last_batch}".encode()
             ).hexdigest()
         )
         cached = cache.get(key)
@@ -195,6 +205,11 @@ class ErrorListView(View):
 
 
 error_list = ErrorListView.as_view()
+
+
+def assignable_users() -> list[tuple[int, str]]:
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    return list(users.values_list("pk", "username"))
 
 
 @require_GET
@@ -274,8 +289,43 @@ def error_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "fingerprint_count": capped_count(ErrorRecord.objects.filter(fingerprint=error.fingerprint))
         if error.fingerprint
         else None,
+        **linked_errors(error),
     }
+    context.update(actions_context(request, error))
     return render(request, "errors/detail.html", context)
+
+
+def linked_errors(error: ErrorRecord) -> dict[str, list[ErrorRecord]]:
+    """Errors that a failed retry of this one produced, and errors that brought it back as a regression."""
+    # Only a retried or a resolved error can have either, so an open error never retried costs no query.
+    if error.status == CeligoState.OPEN and not error.retry_outcome:
+        return {"retry_failures": [], "regressions": []}
+    linked = list(
+        ErrorRecord.objects.filter(Q(retry_of=error) | Q(regression_of=error))
+        .only("pk", "error_id", "status", "occurred_at", "retry_of_id", "regression_of_id")
+        .order_by("occurred_at", "id")[: 2 * RELATED_LIMIT]
+    )
+    return {
+        "retry_failures": [e for e in linked if e.retry_of_id == error.pk][:RELATED_LIMIT],
+        "regressions": [e for e in linked if e.regression_of_id == error.pk][:RELATED_LIMIT],
+    }
+
+
+def actions_context(request: HttpRequest, error: ErrorRecord) -> dict[str, Any]:
+    """The action forms, and the batches on this error still under way (their progress is polled)."""
+    if not can_act(request.user):
+        return {"can_act": False}
+    unfinished = (
+        ActionBatch.objects.filter(items__error=error)
+        .exclude(state__in=FINISHED_STATES)
+        .select_related("actor")
+        .order_by("created_at")[:5]
+    )
+    return {
+        "can_act": True,
+        "assignable_users": assignable_users(),
+        "batches_under_way": [(batch, describe(batch)) for batch in unfinished],
+    }
 
 
 def related_errors(error: ErrorRecord, condition: Q) -> list[ErrorRecord]:
@@ -317,6 +367,8 @@ def error_retry_data(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             context["retry_data"] = retry_data
             context["pretty"] = pretty_json(retry_data.data)
+            if can_act(request.user):
+                context["editor"] = retry_data_editor(error, retry_data.data)
         except celigo_api.CeligoError as exc:
             context["problem"] = celigo_failure(exc, "retry data")
     return render(request, "errors/partials/retry_data.html", context)

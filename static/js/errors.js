@@ -1,45 +1,46 @@
 // Error list: row selection and "select all N matching" for the bulk actions.
 // Selecting all matching does not load ids: the form carries the filter query instead, so an action can
-// cover every matching error whatever their number.
+// cover every matching error whatever their number. Listeners sit on the document because the rows are
+// fetched again (a new form) when a bulk action finishes.
 (function () {
   "use strict";
-  const form = document.getElementById("bulk-form");
-  if (!form) return;
-  const pageBox = document.getElementById("select-page");
-  const bar = document.getElementById("selection-bar");
-  const count = document.getElementById("selection-count");
-  const allButton = document.getElementById("select-all-matching");
-  const allFlag = document.getElementById("select-all-matching-flag");
-  const allNote = document.getElementById("all-matching-note");
-  const rows = function () { return Array.from(form.querySelectorAll(".row-select")); };
-
-  function update() {
-    const checked = rows().filter(function (box) { return box.checked; }).length;
-    count.textContent = String(checked);
-    bar.classList.toggle("d-none", checked === 0);
-    pageBox.checked = checked > 0 && checked === rows().length;
-    pageBox.indeterminate = checked > 0 && checked < rows().length;
-    if (checked < rows().length) clearAll();
-  }
+  const byId = function (id) { return document.getElementById(id); };
+  const rows = function () { return Array.from(document.querySelectorAll("#bulk-form .row-select")); };
 
   function clearAll() {
-    allFlag.value = "";
-    allNote.classList.add("d-none");
-    allButton.classList.remove("d-none");
+    byId("select-all-matching-flag").value = "";
+    byId("all-matching-note").classList.add("d-none");
+    byId("select-all-matching").classList.remove("d-none");
   }
 
-  pageBox.addEventListener("change", function () {
-    rows().forEach(function (box) { box.checked = pageBox.checked; });
-    update();
+  function update() {
+    const pageBox = byId("select-page");
+    const all = rows();
+    const checked = all.filter(function (box) { return box.checked; }).length;
+    byId("selection-count").textContent = String(checked);
+    byId("selection-bar").classList.toggle("d-none", checked === 0);
+    pageBox.checked = checked > 0 && checked === all.length;
+    pageBox.indeterminate = checked > 0 && checked < all.length;
+    if (checked < all.length) clearAll();
+  }
+
+  document.addEventListener("change", function (event) {
+    const target = event.target;
+    if (!target.closest || !target.closest("#bulk-form")) return;
+    if (target.id === "select-page") {
+      rows().forEach(function (box) { box.checked = target.checked; });
+      update();
+    } else if (target.classList.contains("row-select")) {
+      update();
+    }
   });
-  form.addEventListener("change", function (event) {
-    if (event.target.classList.contains("row-select")) update();
-  });
-  allButton.addEventListener("click", function () {
+
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#select-all-matching")) return;
     rows().forEach(function (box) { box.checked = true; });
     update();
-    allFlag.value = "1";
-    allButton.classList.add("d-none");
-    allNote.classList.remove("d-none");
+    byId("select-all-matching-flag").value = "1";
+    byId("select-all-matching").classList.add("d-none");
+    byId("all-matching-note").classList.remove("d-none");
   });
 })();
