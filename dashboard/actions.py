@@ -398,27 +398,25 @@ class BatchRunner:
         return ActionItem.objects.filter(batch=self.batch, outcome=ItemOutcome.PENDING)
 
     def apply_celigo(self) -> None:
-        items = (
+        steps = (
             self.pending()
-            .select_related("error", "error__account")
-            .order_by("error__account_id", "error__celigo_flow_id", "error__celigo_step_id", "error_id")
+            .values_list("error__account_id", "error__celigo_flow_id", "error__celigo_step_id")
+            .order_by("error__account_id", "error__celigo_flow_id", "error__celigo_step_id")
+            .distinct()
         )
-        rows = items.iterator(chunk_size=CHUNK)
-        step_of: Callable[[ActionItem], tuple[int, str, str]] = lambda item: (  # noqa: E731
-            item.error.account_id,
-            item.error.celigo_flow_id,
-            item.error.celigo_step_id,
-        )
-        for (_account_id, flow_id, step_id), group in groupby(rows, key=step_of):
+        for account_id, flow_id, step_id in list(steps):
             if self.cancelled():
                 return
-            step_items = list(group)
-            account = step_items[0].error.account
+            account = CeligoAccount.objects.get(pk=account_id)
+            step_items = self.pending().filter(
+                error__account_id=account_id, error__celigo_flow_id=flow_id, error__celigo_step_id=step_id
+            )
+            # Page through the step's pending items; each chunk leaves "pending" once it is sent, so the
+            # same query yields the next chunk (and a resumed batch picks up exactly what is left).
             if self.batch.kind == ActionKind.RETRY:
-                without_key = [item for item in step_items if not item.error.retry_data_key]
-                self.mark_items(without_key, ItemOutcome.SKIPPED, "No retry data key: Celigo cannot retry it")
-                step_items = [item for item in step_items if item.error.retry_data_key]
-            for chunk in chunked(step_items, CHUNK):
+                without_key = step_items.filter(error__retry_data_key="")
+                self.mark(without_key, ItemOutcome.SKIPPED, "No retry data key: Celigo cannot retry it")
+            while chunk := list(step_items.select_related("error").order_by("pk")[:CHUNK]):
                 self.send_chunk(account, flow_id, step_id, chunk)
             ActionBatch.objects.filter(pk=self.batch.pk).update(lease_expires_at=timezone.now() + LEASE)
             self.settle_counts()
