@@ -6,36 +6,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0004_triage_indexes'),
+        ("dashboard", "0004_triage_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='errorrecord',
-            name='account',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='errors', to='dashboard.celigoaccount'),
+            model_name="errorrecord",
+            name="account",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="errors",
+                to="dashboard.celigoaccount",
+            ),
         ),
         migrations.AlterField(
-            model_name='errorrecord',
-            name='assignee',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="errorrecord",
+            name="assignee",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='errorrecord',
-            name='flow',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, to='dashboard.flow'),
+            model_name="errorrecord",
+            name="flow",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to="dashboard.flow",
+            ),
         ),
         migrations.AlterField(
-            model_name='errorrecord',
-            name='integration',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, to='dashboard.integration'),
+            model_name="errorrecord",
+            name="integration",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to="dashboard.integration",
+            ),
         ),
         migrations.AlterField(
-            model_name='errorrecord',
-            name='step',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, to='dashboard.step'),
+            model_name="errorrecord",
+            name="step",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to="dashboard.step",
+            ),
         ),
     ]
