@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -335,7 +335,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(ActionBatch.objects.select_related("actor"), pk=pk)
     outcome = request.GET.get("outcome", "")
     if outcome not in ItemOutcome.values:
-        outcome = ItemOutcome.FAILED if batch.failed else ItemOutcome.SUCCEEDED
+        outcome = default_outcome(batch)
     page = page_number(request)
     offset = (page - 1) * ITEM_PAGE_SIZE
     items = list(
@@ -348,7 +348,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         {
             "outcome": outcome,
-            "outcomes": ItemOutcome.choices,
+            "outcomes": outcome_tabs(batch),
             "items": items[:ITEM_PAGE_SIZE],
             "page": page,
             "has_next": len(items) > ITEM_PAGE_SIZE,
@@ -359,6 +359,24 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         }
     )
     return render(request, "actions/detail.html", context)
+
+
+def default_outcome(batch: ActionBatch) -> str:
+    if not batch.finished:
+        return ItemOutcome.PENDING
+    return ItemOutcome.FAILED if batch.failed else ItemOutcome.SUCCEEDED
+
+
+def outcome_tabs(batch: ActionBatch) -> list[tuple[str, str, int]]:
+    # One pass over the (batch, outcome) index, whatever the batch's size.
+    counts = dict(
+        ActionItem.objects.filter(batch=batch)
+        .values("outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("outcome", "n")
+    )
+    return [(value, label, counts.get(value, 0)) for value, label in ItemOutcome.choices]
 
 
 def progress_response(request: HttpRequest, batch: ActionBatch, after_finish: str = "") -> HttpResponse:

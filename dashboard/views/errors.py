@@ -369,6 +369,7 @@ def error_retry_data(request: HttpRequest, pk: int) -> HttpResponse:
             context["pretty"] = pretty_json(retry_data.data)
             if can_act(request.user):
                 context["editor"] = retry_data_editor(error, retry_data.data)
+                context["too_large_to_edit"] = context["editor"] is None
         except celigo_api.CeligoError as exc:
             context["problem"] = celigo_failure(exc, "retry data")
     return render(request, "errors/partials/retry_data.html", context)

@@ -125,6 +125,7 @@ def test_it_asks_before_resolving_many_errors_in_celigo(client, triager):
         False,
     )
     assert "every error matching the filter" in response.content.decode()
+    assert "A worker turns the filter into errors when it starts the batch." in response.content.decode()
 
 
 def test_it_asks_without_htmx_too(client, triager):
@@ -233,6 +234,7 @@ def test_a_viewer_cannot_act_at_all(client, viewer):
     ]
     for url, form in posts:
         assert client.post(url, form).status_code == 403, url
+    assert "needs the “can act on errors” permission" in client.post(BULK, posts[0][1]).content.decode()
     assert ActionBatch.objects.count() == 1
     assert not ActionBatch.objects.get().cancel_requested
     assert ErrorRecord.objects.get().assignee is None
@@ -488,6 +490,13 @@ def test_it_refuses_invalid_json_on_save_and_keeps_it(client, triager, retriable
     assert "{&quot;a&quot;: </textarea>" in response.content.decode()
 
 
+def test_it_leaves_huge_retry_data_read_only(client, triager, retriable, monkeypatch):
+    monkeypatch.setattr("dashboard.views.actions.RETRY_DATA_EDIT_LIMIT", 10)
+    response = client.get(reverse("error-retry-data", args=[retriable.pk]))
+    assert response.context["editor"] is None
+    assert "Too large to edit in the browser" in response.content.decode()
+
+
 def test_a_viewer_gets_the_retry_data_read_only(client, viewer, retriable):
     response = client.get(reverse("error-retry-data", args=[retriable.pk]))
     assert response.context.get("editor") is None
@@ -615,6 +624,18 @@ def test_the_batch_page_is_its_audit_record(client, triager):
     assert content.count('data-testid="item-row"') == 2  # the failures first
     succeeded = client.get(reverse("batch-detail", args=[batch.pk]), {"outcome": "succeeded"})
     assert succeeded.content.decode().count('data-testid="item-row"') == 2
+    tabs = {value: count for value, _label, count in succeeded.context["outcomes"]}
+    assert tabs == {"pending": 0, "sending": 0, "succeeded": 2, "failed": 2, "skipped": 0}
+
+
+def test_the_page_of_a_running_batch_shows_what_is_left_and_reloads_when_it_ends(client, triager):
+    errors = ErrorRecordFactory.create_batch(2)
+    client.post(BULK, {"action": "resolve", "ids": [e.pk for e in errors]})
+    batch = batch_made()
+    response = client.get(reverse("batch-detail", args=[batch.pk]))
+    assert response.context["outcome"] == "pending"
+    assert response.content.decode().count('data-testid="item-row"') == 2
+    assert f'hx-get="/actions/{batch.pk}/progress/?then=refresh"' in response.content.decode()
 
 
 def test_the_batch_page_pages_through_its_errors(client, triager, monkeypatch):
