@@ -234,10 +234,10 @@ def edit_retry_data(
 
 
 def cancel_batch(batch: ActionBatch) -> None:
+    """Stop a batch: a running worker stops before its next step; a batch nobody runs now settles at once."""
     ActionBatch.objects.filter(pk=batch.pk).update(cancel_requested=True)
-    if batch.state == BatchState.PENDING:
-        # Nothing has run yet: settle it now rather than waiting for a worker.
-        run_batch(batch.pk)
+    if batch.state in (BatchState.PENDING, BatchState.WAITING):
+        run_batch(batch.pk)  # takes the lease only if no worker holds it, and sends nothing once cancelled
 
 
 # --- running ----------------------------------------------------------------------------------------------

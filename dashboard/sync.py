@@ -79,6 +79,7 @@ UPSERT_BATCH = 1000
 LEASE = timedelta(minutes=10)
 MESSAGE_LIMIT = 65_536  # characters kept in the message column; the raw JSON keeps the original
 MAX_NOTES = 50
+RETRY_IN_FLIGHT = timedelta(days=1)
 
 CELIGO_FIELDS = [
     "integration",
@@ -431,6 +432,11 @@ class AccountSync:
         since = None if full or step.open_watermark is None else step.open_watermark - OVERLAP
         seen_open, newest_open = self.pull_list(step, CeligoState.OPEN, since, step.open_watermark)
         local_open = ErrorRecord.objects.filter(step=step, status=CeligoState.OPEN, purged=False)
+        # Errors we retried lately may have left Celigo's open list for its Retries tab (celigo-api.md §2.8,
+        # INFERRED); they are neither resolved nor purged until the retry job ends.
+        purgeable = local_open.exclude(
+            retry_outcome=RetryOutcome.PENDING, retried_at__gte=self.started - RETRY_IN_FLIGHT
+        )
         newest_resolved = step.resolved_watermark
         if full or local_open.count() > expected_open:
             # Some errors left the open list: the resolved list says who closed them (§2.5). A full
@@ -447,9 +453,9 @@ class AccountSync:
                 seen_open |= {
                     e.error_id for e in self.client.iter_open_errors(step.flow.celigo_id, step.celigo_id)
                 }
-                self.mark_purged(missing(local_open, seen_open))
+                self.mark_purged(missing(purgeable, seen_open))
             if full:
-                self.mark_purged(missing(local_open, seen_open))
+                self.mark_purged(missing(purgeable, seen_open))
                 local_resolved = ErrorRecord.objects.filter(
                     step=step, status=CeligoState.RESOLVED, purged=False
                 )

@@ -89,7 +89,11 @@ def test_it_runs_a_task_through_the_filesystem_broker(tmp_path):
     worker = start_worker({"ERROR_DESK_VAR_DIR": str(tmp_path)}, hostname)
     try:
         queue = str(tmp_path / "celery" / "queue")
-        options = {"data_folder_in": queue, "data_folder_out": queue, "control_folder": str(tmp_path / "control")}
+        options = {
+            "data_folder_in": queue,
+            "data_folder_out": queue,
+            "control_folder": str(tmp_path / "control"),
+        }
         broker = Connection("filesystem://", transport_options=options)
         with broker:
             celery_app.send_task("dashboard.record_heartbeat", connection=broker)
