@@ -21,8 +21,13 @@ install: uv ## Install the locked packages into .venv
 run: install ## Start Error Desk on the embedded default (SQLite, filesystem broker, Celigo simulator)
 	@$(UV) run --frozen python -m dashboard.embedded
 
+# The suite runs on PostgreSQL when one answers (else SQLite); the sync and the outbox run once more on the
+# embedded default's SQLite, whose locking and SQL differ.
+EMBEDDED_TESTS := tests/dashboard/test_sync.py tests/dashboard/test_actions.py tests/dashboard/test_commands.py
+
 test: install ## Run the whole test suite
 	$(UV) run --frozen pytest -n 2
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test/embedded.sqlite3 $(UV) run --frozen pytest -n 2 $(EMBEDDED_TESTS)
 
 test-fast: install ## The suite without browser and slow tests
 	$(UV) run --frozen pytest -n 2 -m "not e2e and not slow"
