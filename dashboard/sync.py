@@ -637,6 +637,7 @@ class AccountSync:
         self, rows: dict[str, Row], existing: dict[str, tuple[Any, ...]], state: str, now: datetime
     ) -> None:
         activities = []
+        retried_ok: list[int] = []
         for error_id, row in rows.items():
             before = existing.get(error_id)
             if before is None:
@@ -649,7 +650,7 @@ class AccountSync:
                 and row["resolved_by"] == "auto"
             ):
                 # celigo-api.md §2.8: a retried record that succeeds is resolved by "auto".
-                ErrorRecord.objects.filter(pk=pk).update(retry_outcome=RetryOutcome.SUCCEEDED)
+                retried_ok.append(pk)
                 activities.append(
                     Activity(
                         error_id=pk,
@@ -690,6 +691,8 @@ class AccountSync:
                 or (state == CeligoState.RESOLVED and old_resolved_at != row["resolved_at"])
             ):
                 self.counters.updated += 1
+        if retried_ok:
+            ErrorRecord.objects.filter(pk__in=retried_ok).update(retry_outcome=RetryOutcome.SUCCEEDED)
         if activities:
             Activity.objects.bulk_create(activities)
 
