@@ -25,6 +25,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -276,6 +277,9 @@ class AccountSync:
         self.counters = RunCounters()
         self.started = run.started_at
         self.flows: dict[str, Flow] = {f.celigo_id: f for f in Flow.objects.filter(account=account)}
+        self.known_fingerprints: set[str] = set()
+        self.lease_renewed = time.monotonic()
+        self.fresh_step = False  # the step being pulled held no rows: every error on it is new
         self.integrations: dict[str, Integration] = {
             i.celigo_id: i for i in Integration.objects.filter(account=account)
         }
@@ -416,7 +420,9 @@ class AccountSync:
     def sync_step(
         self, step: Step, expected_open: int, last_error_at: datetime | None, *, full: bool = False
     ) -> None:
-        renew_lease(self.account.pk, self.owner)
+        if time.monotonic() - self.lease_renewed > LEASE.total_seconds() / 10:
+            renew_lease(self.account.pk, self.owner)
+            self.lease_renewed = time.monotonic()
         self.counters.steps_pulled += 1
         try:
             self.pull_step(step, expected_open, last_error_at, full=full)
@@ -429,6 +435,10 @@ class AccountSync:
     def pull_step(
         self, step: Step, expected_open: int, last_error_at: datetime | None, *, full: bool
     ) -> None:
+        # A step without rows (an account's first sync) needs no lookup of existing rows page by page.
+        self.fresh_step = not ErrorRecord.objects.filter(
+            account=self.account, celigo_flow_id=step.flow.celigo_id, celigo_step_id=step.celigo_id
+        ).exists()
         since = None if full or step.open_watermark is None else step.open_watermark - OVERLAP
         seen_open, newest_open = self.pull_list(step, CeligoState.OPEN, since, step.open_watermark)
         local_open = ErrorRecord.objects.filter(step=step, status=CeligoState.OPEN, purged=False)
@@ -531,17 +541,28 @@ class AccountSync:
                 rows[row["error_id"]] = row  # a page repeating an id keeps its last copy
         if not rows:
             return []
-        existing = {
-            found[0]: found[1:]
-            for found in ErrorRecord.objects.filter(
-                account=self.account,
-                celigo_flow_id=step.flow.celigo_id,
-                celigo_step_id=step.celigo_id,
-                error_id__in=list(rows),
-            ).values_list(
-                "error_id", "pk", "status", "purged", "retry_data_key", "code", "resolved_at", "retry_outcome"
-            )
-        }
+        existing = (
+            {}
+            if self.fresh_step
+            else {
+                found[0]: found[1:]
+                for found in ErrorRecord.objects.filter(
+                    account=self.account,
+                    celigo_flow_id=step.flow.celigo_id,
+                    celigo_step_id=step.celigo_id,
+                    error_id__in=list(rows),
+                ).values_list(
+                    "error_id",
+                    "pk",
+                    "status",
+                    "purged",
+                    "retry_data_key",
+                    "code",
+                    "resolved_at",
+                    "retry_outcome",
+                )
+            }
+        )
         update_fields = CELIGO_FIELDS + (RESOLUTION_FIELDS if state == CeligoState.RESOLVED else [])
         if state == CeligoState.OPEN:
             # An id back in the open list is open, whatever we thought before (e.g. a resolve that Celigo
@@ -610,6 +631,7 @@ class AccountSync:
     def write(self, rows: list[Row], update_fields: list[str]) -> list[str]:
         try:
             with transaction.atomic():
+                relax_commit()
                 upsert_errors(rows, update_fields)
             return [row["error_id"] for row in rows]
         except DatabaseError:
@@ -628,10 +650,13 @@ class AccountSync:
             return stored
 
     def store_fingerprints(self, fingerprints: dict[str, str]) -> None:
-        ErrorFingerprint.objects.bulk_create(
-            [ErrorFingerprint(fingerprint=k, normalised_message=v) for k, v in fingerprints.items()],
-            ignore_conflicts=True,
-        )
+        unknown = {k: v for k, v in fingerprints.items() if k not in self.known_fingerprints}
+        if unknown:
+            ErrorFingerprint.objects.bulk_create(
+                [ErrorFingerprint(fingerprint=k, normalised_message=v) for k, v in unknown.items()],
+                ignore_conflicts=True,
+            )
+            self.known_fingerprints.update(unknown)
 
     def count_and_record_changes(
         self, rows: dict[str, Row], existing: dict[str, tuple[Any, ...]], state: str, now: datetime
@@ -828,6 +853,18 @@ class AccountSync:
             newest = max(filter(None, [newest, job.created_at]), default=None)
         if newest != self.account.jobs_watermark:
             self.set_account(jobs_watermark=newest)
+
+
+def relax_commit() -> None:
+    """Let this transaction commit without waiting for its WAL flush (PostgreSQL).
+
+    Safe for the sync's invariant: PostgreSQL loses only a suffix of such commits in a crash, never one in
+    the middle, and a step's watermark is always committed after its rows, so a lost page takes its
+    watermark with it and the next run fetches it again. It saves a disk flush per page (bench/sync.py).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 UPSERT_KEY = ["account", "celigo_flow_id", "celigo_step_id", "error_id"]

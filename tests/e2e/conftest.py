@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # pytest-django's live server serves /static/ through the staticfiles finders, which know nothing of the
 # hashed names the manifest storage puts in pages. Serve the collected files instead, as production does.
-django.contrib.staticfiles.handlers.StaticFilesHandler = _StaticFilesHandler  # type: ignore[misc,assignment]
+django.contrib.staticfiles.handlers.StaticFilesHandler = _StaticFilesHandler  # type: ignore[misc]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
