@@ -1,0 +1,72 @@
+"""The admin: accounts take a write-only token checked with Celigo; records are read-only."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from dashboard.models import CeligoAccount, SyncRun
+
+pytest_plugins = ["celigo_api.simulator.pytest_plugin"]
+pytestmark = pytest.mark.django_db
+
+
+def account_form(sim, **overrides) -> dict:
+    data = {
+        "name": "Acme",
+        "region": "",
+        "base_url": sim.base_url,
+        "enabled": "on",
+        "rate_burst": 100,
+        "rate_per_second": 30,
+        "sync_interval_seconds": 120,
+        "full_sync_interval_hours": 24,
+        "metadata_interval_minutes": 60,
+        "tag_variant": "error_ids",
+        "token": sim.token,
+    }
+    return {**data, **overrides}
+
+
+def test_it_adds_an_account_with_a_checked_token(admin_client, celigo_simulator):
+    response = admin_client.post(reverse("admin:dashboard_celigoaccount_add"), account_form(celigo_simulator))
+    assert response.status_code == 302
+    assert CeligoAccount.objects.get(name="Acme").token == celigo_simulator.token
+
+
+def test_it_refuses_a_rejected_token_with_the_reason(admin_client, celigo_simulator):
+    response = admin_client.post(
+        reverse("admin:dashboard_celigoaccount_add"), account_form(celigo_simulator, token="wrong")
+    )
+    assert response.status_code == 200
+    assert "rejected the token" in response.content.decode()
+    assert not CeligoAccount.objects.exists()
+
+
+def test_it_never_shows_the_token_and_keeps_it_when_left_empty(admin_client, celigo_simulator):
+    admin_client.post(reverse("admin:dashboard_celigoaccount_add"), account_form(celigo_simulator))
+    account = CeligoAccount.objects.get(name="Acme")
+    page = admin_client.get(
+        reverse("admin:dashboard_celigoaccount_change", args=[account.pk])
+    ).content.decode()
+    assert celigo_simulator.token not in page
+    admin_client.post(
+        reverse("admin:dashboard_celigoaccount_change", args=[account.pk]),
+        account_form(celigo_simulator, token="", sync_interval_seconds=600),
+    )
+    account.refresh_from_db()
+    assert account.token == celigo_simulator.token
+    assert account.sync_interval_seconds == 600
+
+
+def test_sync_runs_are_read_only(admin_client, celigo_simulator):
+    account = CeligoAccount(name="Acme", base_url=celigo_simulator.base_url, region="")
+    account.token = celigo_simulator.token
+    account.save()
+    run = SyncRun.objects.create(account=account)
+    assert admin_client.get(reverse("admin:dashboard_syncrun_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:dashboard_syncrun_add")).status_code == 403
+    response = admin_client.post(
+        reverse("admin:dashboard_syncrun_change", args=[run.pk]), {"outcome": "failed"}
+    )
+    assert response.status_code == 403
