@@ -4,7 +4,7 @@ PYTHON ?= python3
 # uv from PATH, else the copy `make uv` installs with pip (reachable as `python3 -m uv`).
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 # The lint tools import the settings; give them a throwaway development configuration.
-LINT_ENV := DEBUG=true SECRET_KEY=lint-only-not-secret
+LINT_ENV := DEBUG=true SECRET_KEY=lint-only-not-secret DATABASE_URL=sqlite:///$(CURDIR)/var/lint.sqlite3
 
 .PHONY: help run test test-fast lint format bench install uv simulator clean
 
