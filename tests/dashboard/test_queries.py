@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from dashboard import queries
-from dashboard.models import CeligoState, ErrorFingerprint, ErrorRecord
+from dashboard.models import CeligoState, ErrorFingerprint
 from tests.dashboard.factories import ErrorRecordFactory, FlowFactory, StepFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +22,8 @@ def _empty_cache():
     cache.clear()
 
 
-def open_error(age: timedelta, **kwargs) -> ErrorRecord:
-    return ErrorRecordFactory(occurred_at=NOW - age, **kwargs)
+def open_error(age: timedelta, **kwargs) -> None:
+    ErrorRecordFactory(occurred_at=NOW - age, **kwargs)
 
 
 def test_it_counts_each_ageing_bucket_with_edges_in_the_younger_bucket():
