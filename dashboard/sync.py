@@ -28,11 +28,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -81,6 +82,8 @@ LEASE = timedelta(minutes=10)
 MESSAGE_LIMIT = 65_536  # characters kept in the message column; the raw JSON keeps the original
 MAX_NOTES = 50
 RETRY_IN_FLIGHT = timedelta(days=1)
+PARALLEL_MIN_STEPS = 100
+RECONCILE_THREADS = 2
 
 CELIGO_FIELDS = [
     "integration",
@@ -274,15 +277,35 @@ class AccountSync:
         self.run_record = run
         self.owner = owner
         self.full = full
-        self.counters = RunCounters()
+        # Each thread of a parallel reconcile counts on its own; record() adds them up.
+        self.local = threading.local()
+        self.all_counters: list[RunCounters] = []
+        self.counters_lock = threading.Lock()
         self.started = run.started_at
         self.flows: dict[str, Flow] = {f.celigo_id: f for f in Flow.objects.filter(account=account)}
         self.known_fingerprints: set[str] = set()
         self.lease_renewed = time.monotonic()
-        self.fresh_step = False  # the step being pulled held no rows: every error on it is new
         self.integrations: dict[str, Integration] = {
             i.celigo_id: i for i in Integration.objects.filter(account=account)
         }
+
+    @property
+    def counters(self) -> RunCounters:
+        counters: RunCounters | None = getattr(self.local, "counters", None)
+        if counters is None:
+            counters = self.local.counters = RunCounters()
+            with self.counters_lock:
+                self.all_counters.append(counters)
+        return counters
+
+    @property
+    def fresh_step(self) -> bool:
+        """The step this thread is pulling held no rows before: every error on it is new."""
+        return bool(getattr(self.local, "fresh_step", False))
+
+    @fresh_step.setter
+    def fresh_step(self, value: bool) -> None:
+        self.local.fresh_step = value
 
     # --- outcome ---------------------------------------------------------------------------------------
 
@@ -308,7 +331,12 @@ class AccountSync:
             setattr(self.account, name, value)
 
     def record(self) -> None:
-        run, counters, stats = self.run_record, self.counters, self.client.stats
+        run, stats = self.run_record, self.client.stats
+        counters = RunCounters()
+        for part in self.all_counters:
+            for name in ("steps_pulled", "new", "updated", "closed", "purged", "malformed"):
+                setattr(counters, name, getattr(counters, name) + getattr(part, name))
+            counters.notes += part.notes[: MAX_NOTES - len(counters.notes)]
         run.finished_at = timezone.now()
         run.api_calls = stats.calls
         run.rate_limited = stats.rate_limited
@@ -399,6 +427,7 @@ class AccountSync:
 
     def reconcile_all_steps(self) -> None:
         """Full reconcile: every known step's open list from the start and its resolved list."""
+        flows: list[tuple[Flow, list[tuple[Step, int, datetime | None]]]] = []
         for flow in list(self.flows.values()):
             if flow.deleted_in_celigo:
                 continue  # its step endpoints answer 404; its rows expire through mark_expired
@@ -406,16 +435,37 @@ class AccountSync:
             steps = {s.celigo_id: s for s in Step.objects.filter(flow=flow)}
             for step_id in rows.keys() - steps.keys():
                 steps[step_id] = self.placeholder_step(flow, step_id)
-            total, newest = 0, None
+            work = []
             for step_id, step in steps.items():
                 row = rows.get(step_id)
-                count, last = (row.num_error, row.last_error_at) if row else (0, None)
-                total += count
-                newest = max(filter(None, [newest, last]), default=None)
-                self.sync_step(step, count, last, full=True)
-            flow.summary_num_error = total
-            flow.summary_last_error_at = newest
+                work.append((step, *((row.num_error, row.last_error_at) if row else (0, None))))
+            flows.append((flow, work))
+        steps_total = sum(len(work) for _, work in flows)
+        if steps_total >= PARALLEL_MIN_STEPS:
+            # A big account's reconcile is as much waiting for Celigo as writing rows: two threads keep
+            # both the network and the database busy (each thread has its own database connection).
+            with ThreadPoolExecutor(max_workers=RECONCILE_THREADS, thread_name_prefix="reconcile") as pool:
+                futures = [
+                    pool.submit(self.sync_step_in_thread, step, count, last)
+                    for _, work in flows
+                    for step, count, last in work
+                ]
+                for future in futures:
+                    future.result()
+        else:
+            for _, work in flows:
+                for step, count, last in work:
+                    self.sync_step(step, count, last, full=True)
+        for flow, work in flows:
+            flow.summary_num_error = sum(count for _, count, _ in work)
+            flow.summary_last_error_at = max(filter(None, (last for _, _, last in work)), default=None)
             flow.save(update_fields=["summary_num_error", "summary_last_error_at"])
+
+    def sync_step_in_thread(self, step: Step, count: int, last: datetime | None) -> None:
+        try:
+            self.sync_step(step, count, last, full=True)
+        finally:
+            connections.close_all()  # this thread's connection, not the caller's
 
     def sync_step(
         self, step: Step, expected_open: int, last_error_at: datetime | None, *, full: bool = False

@@ -351,3 +351,17 @@ def test_it_skips_and_notes_an_error_without_an_id(celigo_simulator):
     assert engine.upsert(step, batch, CeligoState.OPEN) == ["e1"]
     assert engine.counters.malformed == 1
     assert "without errorId" in engine.counters.notes[0]
+
+
+def test_a_big_reconcile_in_two_threads_stores_exactly_what_celigo_holds(make_celigo_simulator):
+    from dashboard.sync import PARALLEL_MIN_STEPS
+
+    sim = make_celigo_simulator(integrations=10, flows_per_integration=5, steps_per_flow=2, errors=1500)
+    account = connect(sim)
+    run = sync_account(account)
+    assert run.outcome == SyncOutcome.SUCCEEDED, run.failure_message
+    assert run.steps_pulled >= PARALLEL_MIN_STEPS
+    truth = celigo_truth(sim)
+    assert stored(account) == truth
+    assert run.errors_new == len(truth)
+    assert sync_account(account, full=False).outcome == SyncOutcome.SUCCEEDED
