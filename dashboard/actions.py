@@ -398,26 +398,33 @@ class BatchRunner:
         return ActionItem.objects.filter(batch=self.batch, outcome=ItemOutcome.PENDING)
 
     def apply_celigo(self) -> None:
-        steps = (
+        # One pass over the batch's pending items, sorted by step, read as plain tuples (100k of them fit
+        # in a few MB); then each chunk is loaded by primary key. Filtering the items by step through the
+        # errors table chunk after chunk would rescan the whole batch every time.
+        if self.batch.kind == ActionKind.RETRY:
+            without_key = self.pending().filter(error__retry_data_key="")
+            self.mark(without_key, ItemOutcome.SKIPPED, "No retry data key: Celigo cannot retry it")
+        pending = (
             self.pending()
-            .values_list("error__account_id", "error__celigo_flow_id", "error__celigo_step_id")
-            .order_by("error__account_id", "error__celigo_flow_id", "error__celigo_step_id")
-            .distinct()
+            .order_by("error__account_id", "error__celigo_flow_id", "error__celigo_step_id", "pk")
+            .values_list(
+                "pk",
+                "error__account_id",
+                "error__celigo_flow_id",
+                "error__celigo_step_id",
+            )
         )
-        for account_id, flow_id, step_id in list(steps):
+        by_step = groupby(list(pending), key=lambda row: row[1:4])
+        for (account_id, flow_id, step_id), rows in by_step:
             if self.cancelled():
                 return
             account = CeligoAccount.objects.get(pk=account_id)
-            step_items = self.pending().filter(
-                error__account_id=account_id, error__celigo_flow_id=flow_id, error__celigo_step_id=step_id
-            )
-            # Page through the step's pending items; each chunk leaves "pending" once it is sent, so the
-            # same query yields the next chunk (and a resumed batch picks up exactly what is left).
-            if self.batch.kind == ActionKind.RETRY:
-                without_key = step_items.filter(error__retry_data_key="")
-                self.mark(without_key, ItemOutcome.SKIPPED, "No retry data key: Celigo cannot retry it")
-            while chunk := list(step_items.select_related("error").order_by("pk")[:CHUNK]):
-                self.send_chunk(account, flow_id, step_id, chunk)
+            item_ids = [row[0] for row in rows]
+            for chunk_ids in chunked(item_ids, CHUNK):
+                # Still pending: a resumed batch sends only what is left.
+                chunk = list(self.pending().filter(pk__in=chunk_ids).select_related("error").order_by("pk"))
+                if chunk:
+                    self.send_chunk(account, flow_id, step_id, chunk)
             ActionBatch.objects.filter(pk=self.batch.pk).update(lease_expires_at=timezone.now() + LEASE)
             self.settle_counts()
 
