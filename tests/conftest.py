@@ -60,13 +60,19 @@ def _needs_postgres(db) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _collected_static(django_db_blocker) -> None:
     """Pages render through the manifest storage production uses, so collect static files once."""
+    import fcntl
     from pathlib import Path
 
     from django.conf import settings
     from django.core.management import call_command
 
-    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    root = Path(settings.STATIC_ROOT)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    manifest = root / "staticfiles.json"
     sources = [p for d in settings.STATICFILES_DIRS for p in Path(d).rglob("*") if p.is_file()]
     newest_source = max(p.stat().st_mtime for p in sources)
-    if not manifest.exists() or manifest.stat().st_mtime < newest_source:
-        call_command("collectstatic", interactive=False, verbosity=0)
+    # pytest-xdist workers start together: one collects while the others wait, then find it done.
+    with open(root.parent / "collectstatic.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists() or manifest.stat().st_mtime < newest_source:
+            call_command("collectstatic", interactive=False, verbosity=0)
