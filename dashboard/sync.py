@@ -83,7 +83,7 @@ MESSAGE_LIMIT = 65_536  # characters kept in the message column; the raw JSON ke
 MAX_NOTES = 50
 RETRY_IN_FLIGHT = timedelta(days=1)
 PARALLEL_MIN_STEPS = 100
-RECONCILE_THREADS = 2
+RECONCILE_THREADS = 4
 
 CELIGO_FIELDS = [
     "integration",
@@ -442,7 +442,7 @@ class AccountSync:
             flows.append((flow, work))
         steps_total = sum(len(work) for _, work in flows)
         if steps_total >= PARALLEL_MIN_STEPS:
-            # A big account's reconcile is as much waiting for Celigo as writing rows: two threads keep
+            # A big account's reconcile is as much waiting for Celigo as writing rows: a few threads keep
             # both the network and the database busy (each thread has its own database connection).
             with ThreadPoolExecutor(max_workers=RECONCILE_THREADS, thread_name_prefix="reconcile") as pool:
                 futures = [
@@ -1074,8 +1074,9 @@ def link_new_errors(account: CeligoAccount, step: Step, error_ids: list[str], no
 def prefetched(batches: Iterator[list[StepError]], depth: int = 2) -> Iterator[list[StepError]]:
     """Fetch the next pages from Celigo in a thread while this one writes the current page.
 
-    Only the thread consumes the client's iterator, so the client is never used from two threads at once;
-    an exception in the thread (a failed page) is raised here, in order, after the pages before it.
+    Only the fetching thread consumes the list's iterator (the client itself may serve several threads at
+    once: its session, limiter and counters are thread-safe); an exception in that thread (a failed page) is
+    raised here, in order, after the pages before it.
     """
     pages: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()

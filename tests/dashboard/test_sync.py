@@ -353,7 +353,7 @@ def test_it_skips_and_notes_an_error_without_an_id(celigo_simulator):
     assert "without errorId" in engine.counters.notes[0]
 
 
-def test_a_big_reconcile_in_two_threads_stores_exactly_what_celigo_holds(make_celigo_simulator):
+def test_a_big_reconcile_in_threads_stores_exactly_what_celigo_holds(make_celigo_simulator):
     from dashboard.sync import PARALLEL_MIN_STEPS
 
     sim = make_celigo_simulator(integrations=10, flows_per_integration=5, steps_per_flow=2, errors=1500)
