@@ -300,6 +300,9 @@ def run_batch(
             lease_expires_at=None,
         )
         raise
+    finally:
+        for client in runner.clients.values():
+            client.close()
     batch.refresh_from_db()
     return batch
 
