@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
@@ -56,6 +56,7 @@ from dashboard.models import (
     RetryOutcome,
     Tag,
 )
+from dashboard.sync import chunked
 
 log = logging.getLogger(__name__)
 
@@ -696,17 +697,6 @@ class BatchRunner:
         if outcome == ItemOutcome.SENDING:
             updates["attempts"] = F("attempts") + 1
         items.update(**updates)
-
-
-def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def pending_batches() -> QuerySet[ActionBatch]:

@@ -17,16 +17,14 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from celigo_api import REGION_BASE_URLS
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 # celigo-api.md §1.1: NA and EU are confirmed; AU and CA appear in the newest Celigo reference only.
-CELIGO_REGIONS = {
-    "na": "https://api.integrator.io",
-    "eu": "https://api.eu.integrator.io",
-    "au": "https://api.au.integrator.io",
-    "ca": "https://api.ca.integrator.io",
-}
+# The client's table is the one source; "us" is only an alias there.
+CELIGO_REGIONS = {region: REGION_BASE_URLS[region] for region in ("na", "eu", "au", "ca")}
 
 
 def fail(name: str, problem: str) -> ImproperlyConfigured:

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Q, QuerySet
@@ -70,6 +70,7 @@ from dashboard.models import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Errors can be written in Celigo with an occurredAt slightly before the moment they become visible, so
 # each pull re-reads a window before the watermark; upserts make the re-read harmless.
@@ -551,7 +552,7 @@ class AccountSync:
         else:
             items = self.client.iter_resolved_errors(flow_id, step_id, resolved_after=since)
         seen: set[str] = set()
-        for batch in prefetched(batched(items)):
+        for batch in prefetched(chunked(items)):
             seen.update(self.upsert(step, batch, state))
             moments = [e.occurred_at if state == CeligoState.OPEN else e.resolved_at for e in batch]
             watermark = max(filter(None, [watermark, *moments]), default=None)
@@ -1111,12 +1112,13 @@ def prefetched(batches: Iterator[list[StepError]], depth: int = 2) -> Iterator[l
         worker.join(timeout=30)
 
 
-def batched(items: Iterable[StepError], size: int = UPSERT_BATCH) -> Iterator[list[StepError]]:
-    batch: list[StepError] = []
+def chunked(items: Iterable[T], size: int = UPSERT_BATCH) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size``, read lazily (pages of errors, ids of a batch)."""
+    chunk: list[T] = []
     for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
