@@ -3,7 +3,7 @@
 Creates a dedicated database, fills it inside PostgreSQL with ``bench/ui_data.sql`` (``INSERT … SELECT …
 FROM generate_series``: no row crosses the wire; secondary indexes are dropped during the load and rebuilt
 after, as a bulk load should), then requests each page through Django's test client in-process and prints
-JSON: p50/p95/max milliseconds and the SQL query count per page. The budget (PRODUCT.md) is p95 <= 150 ms.
+JSON: p50/p95/max milliseconds and the SQL query count per page. The budget is p95 <= 150 ms.
 
 Usage: ``uv run python bench/ui.py [--rows 1000000] [--runs 20] [--keep] [--reuse]
 [--admin-url postgres://postgres@127.0.0.1:5432/postgres]``. ``--keep`` leaves the database for another run,

@@ -1,7 +1,7 @@
 """A framework-free client for the Celigo integrator.io REST API.
 
 Everything here runs without Django: the dashboard builds a :class:`CeligoClient` from its settings in one
-factory, and scripts, tests and benchmarks build one directly. See ``shared/celigo-api.md`` for the API facts
+factory, and scripts, tests and benchmarks build one directly. See ``docs/celigo-api.md`` for the API facts
 each behaviour relies on; the sections are cited in the code.
 """
 

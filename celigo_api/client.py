@@ -49,7 +49,7 @@ from celigo_api.transport import HttpResponse, Transport, path_of
 
 logger = logging.getLogger("celigo_api")
 
-#: API roots per region (celigo-api.md §1.1). AU and CA come from the newest GH-AI file only.
+#: API roots per region (docs/celigo-api.md §1.1). AU and CA come from the newest GH-AI file only.
 REGION_BASE_URLS = {
     "na": "https://api.integrator.io",
     "us": "https://api.integrator.io",
@@ -109,7 +109,7 @@ def limiter_key_for_token(token: str) -> str:
 
 def _normalise_token(token: str) -> str:
     # A pasted "Bearer abc" would be sent as "Bearer Bearer abc", which Celigo answers with
-    # 400 "Bearer Authentication Failed" (celigo-api.md §1.2).
+    # 400 "Bearer Authentication Failed" (docs/celigo-api.md §1.2).
     token = token.strip()
     if token.lower().startswith("bearer "):
         token = token[len("bearer ") :].strip()

@@ -1,8 +1,8 @@
 """The exception tree raised by the Celigo client.
 
 Every failure a caller can see is a :class:`CeligoError`. HTTP failures are chosen by status code
-(celigo-api.md §1.4); network failures become :class:`ConnectionFailed` or, for a non-idempotent call whose
-request may already have reached Celigo, :class:`OutcomeUnknown`.
+(docs/celigo-api.md §1.4); network failures become :class:`ConnectionFailed` or, for a
+non-idempotent call whose request may already have reached Celigo, :class:`OutcomeUnknown`.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ class ClientError(CeligoError):
 
 
 class AuthenticationFailed(ClientError):
-    """401: the token is wrong, revoked, purged or belongs to another region (celigo-api.md §1.1, §1.2)."""
+    """401: the token is wrong, revoked, purged or belongs to another region (docs/celigo-api.md §1.1,
+    §1.2)."""
 
 
 class PermissionDenied(ClientError):

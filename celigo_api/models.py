@@ -2,9 +2,9 @@
 
 Every model keeps the object it was read from in ``raw`` and the fields it does not name in ``extra``, so a
 field Celigo adds tomorrow is stored, not dropped. Parsing never fails on type drift the reference records:
-ids and keys may be numbers or strings, ``oIndex`` is ``"1"`` or ``1`` (celigo-api.md §2.3), optional fields
-may be missing or null, and timestamps are ISO-8601 or epoch milliseconds (§1.6); an unreadable value becomes
-None and stays visible in ``raw``.
+ids and keys may be numbers or strings, ``oIndex`` is ``"1"`` or ``1`` (docs/celigo-api.md §2.3),
+optional fields may be missing or null, and timestamps are ISO-8601 or epoch milliseconds (§1.6); an
+unreadable value becomes None and stays visible in ``raw``.
 """
 
 from __future__ import annotations

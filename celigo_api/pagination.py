@@ -1,4 +1,4 @@
-"""Where the next page is: ``nextPageURL`` in the body and ``Link`` headers (celigo-api.md §1.5).
+"""Where the next page is: ``nextPageURL`` in the body and ``Link`` headers (docs/celigo-api.md §1.5).
 
 Pure functions over URLs; the client does the fetching.
 """

@@ -1,6 +1,6 @@
 """The leaky bucket that paces every call to one Celigo account.
 
-Celigo meters each account with a leaky bucket (celigo-api.md §1.3): a bucket of ``burst`` requests that
+Celigo meters each account with a leaky bucket (docs/celigo-api.md §1.3): a bucket of ``burst`` requests that
 drains at ``rate`` per second; a request that would overflow it gets a 429. We keep our own copy of that
 bucket and make every process wait for room *before* sending, so Celigo never has to refuse us.
 
@@ -34,8 +34,8 @@ from typing import Any, Protocol
 class BucketConfig:
     """The size and drain rate of one account's bucket.
 
-    The defaults are the project's decision (celigo-api.md, "Project decisions"): burst 100, 30 requests/s —
-    the pre-2019 published figure and a safe floor under the current 1000 / 300 per second.
+    The defaults are the project's decision (docs/celigo-api.md, "Project decisions"): burst 100,
+    30 requests/s — the pre-2019 published figure and a safe floor under the current 1000 / 300 per second.
     """
 
     burst: int = 100

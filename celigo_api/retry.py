@@ -26,7 +26,7 @@ class RetryPolicy:
     * Connection errors, 429 and 5xx are retried for idempotent calls (GET, PUT, DELETE).
     * A connection error raised before the request was sent is retried for every call: Celigo never saw it.
     * A 429 is retried for every call: it is Celigo refusing the request before acting on it, and the
-      documented reaction is to wait ``Retry-After`` and send again (celigo-api.md §1.3).
+      documented reaction is to wait ``Retry-After`` and send again (docs/celigo-api.md §1.3).
     * A non-idempotent call (POST retry, POST run) is otherwise never repeated: a 5xx, a reset or a read
       timeout may come after Celigo acted, and a second retry writes to the destination system twice (§2.8).
     * Other 4xx are never retried.

@@ -1,4 +1,4 @@
-"""A faithful simulator of the Celigo integrator.io REST API (celigo-api.md §1-4).
+"""A faithful simulator of the Celigo integrator.io REST API (docs/celigo-api.md §1-4).
 
 Use it in-process::
 

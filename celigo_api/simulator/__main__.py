@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         "--next-page-form",
         choices=NEXT_PAGE_FORMS,
         default="v1",
-        help="form of nextPageURL (celigo-api.md §1.5.2)",
+        help="form of nextPageURL (docs/celigo-api.md §1.5.2)",
     )
     parser.add_argument(
         "--next-page-drops-filters",

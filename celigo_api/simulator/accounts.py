@@ -1,4 +1,4 @@
-"""Simulated Celigo accounts: who holds which token in which region (celigo-api.md §1.1, §1.2).
+"""Simulated Celigo accounts: who holds which token in which region (docs/celigo-api.md §1.1, §1.2).
 
 Token conventions (fixed so the demo, tests and docs can name them):
 

@@ -1,6 +1,6 @@
 """The WSGI application: routing, authentication, rate limiting, faults and the ``/v1`` handlers.
 
-Status codes, envelopes and pagination follow celigo-api.md §1-4; each handler names its section.
+Status codes, envelopes and pagination follow docs/celigo-api.md §1-4; each handler names its section.
 INFERRED choices are flagged where they are made and summarised in the package docstring.
 """
 

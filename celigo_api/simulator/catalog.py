@@ -1,9 +1,10 @@
 """Realistic error content: templates per kind of flow step, and the values that fill them.
 
 A template is chosen per error from hash bits, so an error's text is a pure function of (seed, step, index).
-Sources, classifications and codes follow celigo-api.md §2.3; the messages imitate what NetSuite,
+Sources, classifications and codes follow docs/celigo-api.md §2.3; the messages imitate what NetSuite,
 Salesforce, Shopify, Amazon SP-API and Slack really answer, including the hostile cases the product must
-survive (HTML bodies, ``<script>``, very long stack traces, non-Latin names — PRODUCT.md principle 6).
+survive (HTML bodies, ``<script>``, very long stack traces, non-Latin names; docs/architecture.md
+"Principles").
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def values_for(h: int, trace: str) -> dict[str, str]:
     else:
         name = f"{FIRST_NAMES[a % len(FIRST_NAMES)]} {LAST_NAMES[b % len(LAST_NAMES)]}"
     if b % 41 == 0:
-        # Hostile input arrives through ordinary customer fields (PRODUCT.md principle 6).
+        # Hostile input arrives through ordinary customer fields (docs/architecture.md "Principles").
         name = "<script>alert('owned')</script>" + name
     qty = 1 + a % 24
     email_local = f"{FIRST_NAMES[a % len(FIRST_NAMES)].lower()}.{(b >> 7) % 9000 + 100}"

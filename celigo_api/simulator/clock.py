@@ -1,8 +1,9 @@
 """The simulator's clock and Celigo's timestamp format.
 
-Celigo writes timestamps as ISO-8601 UTC with milliseconds and a ``Z`` (celigo-api.md §1.6, §2.3 samples);
-job filters also accept epoch milliseconds and plain dates (§1.6, §3.1). Internally every instant is an
-integer number of epoch milliseconds, which keeps ordering and arithmetic cheap at a million errors.
+Celigo writes timestamps as ISO-8601 UTC with milliseconds and a ``Z`` (docs/celigo-api.md §1.6,
+§2.3 samples); job filters also accept epoch milliseconds and plain dates (§1.6, §3.1). Internally every
+instant is an integer number of epoch milliseconds, which keeps ordering and arithmetic cheap at a million
+errors.
 """
 
 from __future__ import annotations

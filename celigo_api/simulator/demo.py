@@ -3,7 +3,7 @@
 Shopify → NetSuite orders, Amazon → NetSuite invoices with inventory shortfalls, Salesforce → NetSuite
 customers, an HTTP webhook → Slack alert flow, a router flow, a disabled flow, a standalone flow (no
 integration) and a sandbox integration — about 3,700 errors across every source and classification of
-celigo-api.md §2.3. A small EU account exists beside it to prove region isolation (§1.1).
+docs/celigo-api.md §2.3. A small EU account exists beside it to prove region isolation (§1.1).
 """
 
 from __future__ import annotations

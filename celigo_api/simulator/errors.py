@@ -21,9 +21,10 @@ from .clock import iso_ms
 from .ids import mix64
 
 DAY_MS = 86_400_000
-# Errors, resolved errors and jobs are kept 30 days by default (celigo-api.md §5 "Retention", §2.3 purgeAt).
+# Errors, resolved errors and jobs are kept 30 days by default (docs/celigo-api.md §5 "Retention", §2.3
+# purgeAt).
 RETENTION_MS = 30 * DAY_MS
-# Only the newest 20,000 errors of a step keep their retry data (celigo-api.md §2.9, D-RR).
+# Only the newest 20,000 errors of a step keep their retry data (docs/celigo-api.md §2.9, D-RR).
 RETRY_DATA_KEEP = 20_000
 # Every 7th generated error (offset 3) starts out resolved, so resolved lists are never empty.
 RESOLVED_EVERY, RESOLVED_OFFSET = 7, 3
@@ -146,7 +147,7 @@ class _Ordered:
 
 
 class ErrorStore:
-    """The errors of one step of one flow (celigo-api.md §2: errors are stored per flow step)."""
+    """The errors of one step of one flow (docs/celigo-api.md §2: errors are stored per flow step)."""
 
     def __init__(
         self,
@@ -237,7 +238,7 @@ class ErrorStore:
         return f"{mix64(h ^ 1):016x}{mix64(h ^ 2) & 0xFFFF:04x}{eid:012x}"
 
     def request_key(self, h: int, eid: int, occurred_ms: int, method: str, status: int) -> str:
-        """A reqAndResKey shaped like ``<epochms>-<hex>-<status>-<METHOD>`` (celigo-api.md §2.10)."""
+        """A reqAndResKey shaped like ``<epochms>-<hex>-<status>-<METHOD>`` (docs/celigo-api.md §2.10)."""
         return f"{occurred_ms}-{mix64(h ^ 3) & 0xFFFFFFFF:08x}{eid:012x}-{status}-{method}"
 
     def _build(

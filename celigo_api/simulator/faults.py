@@ -1,4 +1,4 @@
-"""Fault injection: the failures a robust client must survive (issue 3, PRODUCT.md "Reliability").
+"""Fault injection: the failures a robust client must survive (docs/celigo-api.md §8).
 
 Faults apply to ``/v1`` requests only, never to ``/__sim__``. Decisions come from a seeded random
 generator, so a given request sequence meets the same faults on every run.

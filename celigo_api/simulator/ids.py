@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 
 MASK64 = (1 << 64) - 1
-# Mongo ObjectIds start with a creation timestamp in seconds (celigo-api.md §1.6: ids are 24-hex ObjectIds).
+# Mongo ObjectIds start with a creation timestamp in seconds (docs/celigo-api.md §1.6: ids are 24-hex
+# ObjectIds).
 # A fixed epoch keeps ids stable across runs of the same seed, so a bookmarked demo URL keeps working.
 _ID_EPOCH = 1_704_067_200  # 2024-01-01T00:00:00Z
 

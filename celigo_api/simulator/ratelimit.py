@@ -1,4 +1,4 @@
-"""The server side of Celigo's rate limit: a leaky bucket per account (celigo-api.md §1.3).
+"""The server side of Celigo's rate limit: a leaky bucket per account (docs/celigo-api.md §1.3).
 
 Each request pours one unit into the account's bucket, which drains at ``rate`` units per second and holds
 ``burst``. A request that would overflow it is refused with 429 and an integer ``Retry-After`` (§1.3,

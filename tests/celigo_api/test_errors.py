@@ -1,4 +1,4 @@
-"""The error envelope and the exception chosen by status (celigo-api.md §1.4)."""
+"""The error envelope and the exception chosen by status (docs/celigo-api.md §1.4)."""
 
 import json
 

@@ -1,4 +1,7 @@
-"""celigo_api must work where Django is not installed (STYLE.md: it imports nothing from Django)."""
+"""celigo_api must work where Django is not installed: it imports nothing from Django.
+
+(docs/architecture.md "Packages")
+"""
 
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""nextPageURL forms and Link headers (celigo-api.md §1.5)."""
+"""nextPageURL forms and Link headers (docs/celigo-api.md §1.5)."""
 
 from urllib.parse import parse_qsl, urlsplit
 

@@ -61,7 +61,7 @@ def busiest_step(sim: SimulatorServer) -> tuple[str, str]:
 
 
 def follow_next_page(base_url: str, next_page_url: str) -> str:
-    """Resolve any of the four nextPageURL forms (celigo-api.md §1.5.2) against a region's base URL."""
+    """Resolve any of the four nextPageURL forms (docs/celigo-api.md §1.5.2) against a region's base URL."""
     if next_page_url.startswith(("http://", "https://")):
         return next_page_url
     if next_page_url.startswith("/api/"):

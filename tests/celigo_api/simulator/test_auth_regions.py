@@ -1,4 +1,4 @@
-"""Authentication, region isolation and the reach of /__sim__ (celigo-api.md §1.1, §1.2, §1.4)."""
+"""Authentication, region isolation and the reach of /__sim__ (docs/celigo-api.md §1.1, §1.2, §1.4)."""
 
 from __future__ import annotations
 

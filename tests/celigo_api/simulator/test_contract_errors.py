@@ -1,4 +1,4 @@
-"""Contract tests for the EM 2.0 error endpoints (celigo-api.md §2.1-§2.13)."""
+"""Contract tests for the EM 2.0 error endpoints (docs/celigo-api.md §2.1-§2.13)."""
 
 from __future__ import annotations
 

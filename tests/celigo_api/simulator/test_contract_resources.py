@@ -1,4 +1,7 @@
-"""Contract tests for tokenInfo and the Link-paginated resources (celigo-api.md §1.2, §1.4, §1.5.1, §4)."""
+"""Contract tests for tokenInfo and the Link-paginated resources.
+
+docs/celigo-api.md §1.2, §1.4, §1.5.1, §4.
+"""
 
 from __future__ import annotations
 

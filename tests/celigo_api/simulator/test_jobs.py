@@ -1,4 +1,4 @@
-"""Contract tests for jobs (celigo-api.md §3) and running flows (§4.2)."""
+"""Contract tests for jobs (docs/celigo-api.md §3) and running flows (§4.2)."""
 
 from __future__ import annotations
 

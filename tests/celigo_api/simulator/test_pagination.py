@@ -1,4 +1,4 @@
-"""Pagination walks for the three styles of celigo-api.md §1.5 and the four nextPageURL forms."""
+"""Pagination walks for the three styles of docs/celigo-api.md §1.5 and the four nextPageURL forms."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The server-side leaky bucket per account (celigo-api.md §1.3)."""
+"""The server-side leaky bucket per account (docs/celigo-api.md §1.3)."""
 
 from __future__ import annotations
 
