@@ -23,7 +23,7 @@ run: install ## Start Error Desk on the embedded default (SQLite, filesystem bro
 
 # The suite runs on PostgreSQL when one answers (else SQLite); the sync and the outbox run once more on the
 # embedded default's SQLite, whose locking and SQL differ.
-EMBEDDED_TESTS := tests/dashboard/test_sync.py tests/dashboard/test_actions.py tests/dashboard/test_commands.py
+EMBEDDED_TESTS := tests/dashboard/sync tests/dashboard/outbox tests/dashboard/actions tests/dashboard/test_commands.py
 
 test: install ## Run the whole test suite
 	$(UV) run --frozen pytest -n 2

@@ -59,9 +59,10 @@ def main() -> None:
         from django.core.management import call_command
 
         from celigo_api import BucketConfig, CeligoClient, InProcessLimiter
-        from dashboard.actions import request_action, run_batch
         from dashboard.models import ActionKind, CeligoAccount, CeligoState, ErrorRecord
-        from dashboard.sync import sync_account
+        from dashboard.outbox.request import request_action
+        from dashboard.outbox.runner import run_batch
+        from dashboard.sync.run import sync_account
 
         call_command("migrate", verbosity=0)
         account = CeligoAccount(name="bench", base_url=base_url, region="")

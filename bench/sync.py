@@ -121,7 +121,7 @@ def child(base_url: str, steps: list[str]) -> None:
 
     from celigo_api import BucketConfig, CeligoClient, InProcessLimiter
     from dashboard.models import CeligoAccount, ErrorRecord, Integration, Step
-    from dashboard.sync import sync_account
+    from dashboard.sync.run import sync_account
 
     out: dict[str, object] = {}
     if "migrate" in steps:

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from dashboard.accounts import TokenCheckFailed, check_token
+from dashboard.accounts.connect import TokenCheckFailed, check_token
 from dashboard.models import (
     ActionBatch,
     Activity,

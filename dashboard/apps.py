@@ -10,7 +10,10 @@ class DashboardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from dashboard import schedules
+        # Register the tasks in every process, so services that queue them by name (dashboard.celery.enqueue)
+        # get the task's own options and eager mode, not a bare message.
+        from dashboard import tasks  # noqa: F401
+        from dashboard.accounts import schedules
 
         post_migrate.connect(schedules.ensure_periodic_tasks, sender=self)
         account = self.get_model("CeligoAccount")

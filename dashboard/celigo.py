@@ -1,4 +1,5 @@
-"""The one place the dashboard builds Celigo clients from its settings (STYLE.md: one factory)."""
+"""The one place the dashboard builds Celigo clients from its settings (one factory: docs/architecture.md
+"Packages")."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from celigo_api import REGION_BASE_URLS
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
-# celigo-api.md §1.1: NA and EU are confirmed; AU and CA appear in the newest Celigo reference only.
+# docs/celigo-api.md §1.1: NA and EU are confirmed; AU and CA appear in the newest Celigo reference only.
 # The client's table is the one source; "us" is only an alias there.
 CELIGO_REGIONS = {region: REGION_BASE_URLS[region] for region in ("na", "eu", "au", "ca")}
 
@@ -194,7 +194,7 @@ def celigo_api_token(env: Mapping[str, str]) -> str | None:
     if not token:
         return None
     if token.lower().startswith("bearer "):
-        # celigo-api.md §1.2: a doubled "Bearer " prefix fails with 400, so refuse it here.
+        # docs/celigo-api.md §1.2: a doubled "Bearer " prefix fails with 400, so refuse it here.
         raise fail("CELIGO_API_TOKEN", "give the bare token, without the 'Bearer ' prefix")
     if any(ch.isspace() for ch in token):
         raise fail("CELIGO_API_TOKEN", "contains white space")

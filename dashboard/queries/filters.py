@@ -1,6 +1,6 @@
 """The one filter definition of the error list, shared by the HTML list, the CSV export and the REST API.
 
-Query names follow PRODUCT.md "REST API" (`account`, `flow_id`, `occurred_after`, …) so a list URL and an API
+Query names are the REST API's (`account`, `flow_id`, `occurred_after`, …) so a list URL and an API
 URL filter the same way. Every value is validated by a form field: a bad value becomes a form error the page
 shows (or a 400 in the API), never an exception.
 """
@@ -51,7 +51,7 @@ ORDERING_FIELDS = {
 
 
 class Period(django_filters.ChoiceFilter):
-    """A preset time window on one date field (Celigo's presets, celigo-api.md §5)."""
+    """A preset time window on one date field (Celigo's presets, docs/celigo-api.md §5)."""
 
     CHOICES = [
         ("today", "Today"),

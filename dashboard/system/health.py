@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from dashboard.celery import app as celery_app
+from dashboard.models import WorkerHeartbeat
 
 CHECK_TIMEOUT_SECONDS = 2.0
 
@@ -83,8 +84,6 @@ def system_health() -> list[PartHealth]:
 
 def last_worker_heartbeat() -> dict[str, Any] | None:
     """The newest heartbeat a Celery worker recorded, for information only (workers may be scaled to 0)."""
-    from dashboard.models import WorkerHeartbeat
-
     beat = WorkerHeartbeat.objects.order_by("-seen_at").first()
     if beat is None:
         return None

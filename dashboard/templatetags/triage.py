@@ -7,7 +7,16 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django import template
 
+from dashboard import timeline
+from dashboard.models import Activity
+
 register = template.Library()
+
+
+@register.filter
+def sentence(activity: Activity) -> str:
+    """What a timeline entry says, rendered from its kind and data (escaped by the template)."""
+    return timeline.describe(activity)
 
 
 @register.filter

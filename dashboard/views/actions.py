@@ -1,9 +1,9 @@
 """Acting on errors from the browser: bulk actions on the list, actions on one error, the retry-data editor,
 and the action batches (live progress, result, and the per-batch audit record).
 
-Every view here hands the work to ``dashboard.actions``; the views only read the form, ask for confirmation
-where a mistake would be costly, and show the outcome. Only people with the ``act_on_errors`` permission may
-post; everyone else gets a 403.
+Every view here hands the work to the outbox or a ``do_*`` action; the views only read the form, ask for
+confirmation where a mistake would be costly, and show the outcome. The access layer decides who may post
+(everyone else gets a 403) and which errors and batches each person reaches.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -25,15 +24,8 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 import celigo_api
-from dashboard.actions import (
-    ActionRejected,
-    cancel_batch,
-    clean_params,
-    edit_retry_data,
-    request_action,
-    retry_data_diff,
-    validate_filter,
-)
+from dashboard.access import can_act, get_error_for_user, visible_batches, visible_errors
+from dashboard.actions.retry_data import do_edit_retry_data, retry_data_diff
 from dashboard.models import (
     CELIGO_ACTIONS,
     ActionBatch,
@@ -42,8 +34,9 @@ from dashboard.models import (
     ErrorRecord,
     ItemOutcome,
 )
+from dashboard.outbox.request import cancel_batch, clean_params, request_action
+from dashboard.outbox.selection import ActionRejected, validate_filter
 
-ACT_PERMISSION = "dashboard.act_on_errors"
 # Celigo actions on more errors than this ask "Resolve 37,412 errors in Celigo?" first.
 CONFIRM_ABOVE = 10
 BATCH_PAGE_SIZE = 50
@@ -57,10 +50,6 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 # What the page does when a polled batch finishes: reload the list's rows, or reload the whole page.
 AFTER_FINISH = {"results", "refresh"}
-
-
-def can_act(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return isinstance(user, PermissionsMixin) and user.is_active and user.has_perm(ACT_PERMISSION)
 
 
 def act_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -103,7 +92,7 @@ def bulk_selection(post: QueryDict) -> dict[str, Any]:
 def selection_count(user: Any, selection: dict[str, Any]) -> int:
     if "filter_query" in selection:
         return validate_filter(selection["filter_query"], user).order_by().count()
-    return ErrorRecord.objects.filter(pk__in=selection["error_ids"]).count()
+    return visible_errors(user).filter(pk__in=selection["error_ids"]).count()
 
 
 @require_POST
@@ -155,7 +144,9 @@ def rejected(request: HttpRequest, exc: ActionRejected, back: str) -> HttpRespon
 @require_POST
 @act_required
 def error_action(request: HttpRequest, pk: int) -> HttpResponse:
-    error = get_object_or_404(ErrorRecord.objects.only("pk", "retry_data_key"), pk=pk)
+    error = get_error_for_user(
+        request.user, pk, write=True, base=ErrorRecord.objects.only("pk", "retry_data_key")
+    )
     kind = request.POST.get("action", "")
     try:
         if kind == ActionKind.RETRY and not error.retry_data_key:
@@ -200,7 +191,7 @@ def retry_data_editor(error: ErrorRecord, data: Any) -> dict[str, Any] | None:
 @act_required
 def retry_data_review(request: HttpRequest, pk: int) -> HttpResponse:
     """The diff of the person's edit against the data they loaded, before anything is written."""
-    error = get_object_or_404(ErrorRecord, pk=pk)
+    error = get_error_for_user(request.user, pk, write=True)
     context: dict[str, Any] = {"error": error}
     try:
         after = parse_json(request.POST.get("data", ""), "retry data")
@@ -216,13 +207,15 @@ def retry_data_review(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @act_required
 def retry_data_save(request: HttpRequest, pk: int) -> HttpResponse:
-    error = get_object_or_404(ErrorRecord.objects.select_related("account"), pk=pk)
+    error = get_error_for_user(
+        request.user, pk, write=True, base=ErrorRecord.objects.select_related("account")
+    )
     text, before_text = request.POST.get("data", ""), request.POST.get("before", "")
     then_retry = request.POST.get("then_retry") == "1"
     try:
         after = parse_json(text, "retry data")
         before = parse_json(before_text, "before")
-        _diff, batch = edit_retry_data(
+        _diff, batch = do_edit_retry_data(
             request.user, error, after, expected_before=before, then_retry=then_retry
         )
     except ActionRejected as exc:
@@ -293,8 +286,8 @@ def page_number(request: HttpRequest) -> int:
 @require_GET
 def batch_list(request: HttpRequest) -> HttpResponse:
     page = page_number(request)
-    batches: QuerySet[ActionBatch] = ActionBatch.objects.select_related("actor").defer(
-        "lease_owner", "lease_expires_at"
+    batches: QuerySet[ActionBatch] = (
+        visible_batches(request.user).select_related("actor").defer("lease_owner", "lease_expires_at")
     )
     mine = request.GET.get("mine") == "1"
     if mine:
@@ -332,7 +325,7 @@ def batch_context(batch: ActionBatch) -> dict[str, Any]:
 
 @require_GET
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = get_object_or_404(ActionBatch.objects.select_related("actor"), pk=pk)
+    batch = get_object_or_404(visible_batches(request.user).select_related("actor"), pk=pk)
     outcome = request.GET.get("outcome", "")
     if outcome not in ItemOutcome.values:
         outcome = default_outcome(batch)
@@ -393,7 +386,7 @@ def progress_response(request: HttpRequest, batch: ActionBatch, after_finish: st
 @require_GET
 def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The polled fragment; when the batch has just finished, the page around it catches up."""
-    batch = get_object_or_404(ActionBatch.objects.select_related("actor"), pk=pk)
+    batch = get_object_or_404(visible_batches(request.user).select_related("actor"), pk=pk)
     after_finish = request.GET.get("then", "")
     if after_finish not in AFTER_FINISH:
         after_finish = ""
@@ -403,7 +396,7 @@ def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @act_required
 def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = get_object_or_404(ActionBatch, pk=pk)
+    batch = get_object_or_404(visible_batches(request.user), pk=pk)
     if not batch.finished:
         cancel_batch(batch)
         batch.refresh_from_db()

@@ -27,9 +27,15 @@ from django.views import View
 from django.views.decorators.http import require_GET, require_POST
 
 import celigo_api
+from dashboard.access import (
+    can_act,
+    get_error_for_user,
+    scope_key,
+    visible_batches,
+    visible_errors,
+    visible_saved_views,
+)
 from dashboard.celigo import WEB_MAX_WAIT_SECONDS, client_for
-from dashboard.exports import csv_lines, iter_error_rows
-from dashboard.filters import ErrorFilter, Period, assignee_choices
 from dashboard.models import (
     FINISHED_STATES,
     ActionBatch,
@@ -42,8 +48,11 @@ from dashboard.models import (
     Tag,
     Team,
 )
-from dashboard.queries import GROUP_ORDERINGS, GROUP_PAGE_SIZE, capped_count, fingerprint_groups
-from dashboard.views.actions import can_act, describe, retry_data_editor
+from dashboard.queries.counts import capped_count
+from dashboard.queries.export import csv_lines, iter_error_rows
+from dashboard.queries.filters import ErrorFilter, Period, assignee_choices
+from dashboard.queries.groups import GROUP_ORDERINGS, GROUP_PAGE_SIZE, fingerprint_groups
+from dashboard.views.actions import describe, retry_data_editor
 
 PAGE_SIZE = 50
 # Beyond this many rows a page number is refused: OFFSET walks every skipped row, so narrow the filter.
@@ -102,13 +111,12 @@ def page_number(request: HttpRequest) -> int:
 class ErrorListView(View):
     """Declares what it lists and how it filters; the rest is paging and rendering."""
 
-    queryset = ErrorRecord.objects.all()
     filterset_class = ErrorFilter
     template_name = "errors/list.html"
     partial_template_name = "errors/partials/results.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        filterset = self.filterset_class(request.GET, queryset=self.queryset, request=request)
+        filterset = self.filterset_class(request.GET, queryset=visible_errors(request.user), request=request)
         grouped = request.GET.get("group") == "fingerprint"
         context: dict[str, Any] = {
             "filterset": filterset,
@@ -171,7 +179,7 @@ class ErrorListView(View):
         key = (
             "error-groups:"
             + hashlib.sha256(
-                f"{request.user.pk}|{filter_query(request)}|{ordering}|{page}|{last_batch}".encode()
+                f"{scope_key(request.user)}|{request.user.pk}|{filter_query(request)}|{ordering}|{page}|{last_batch}".encode()
             ).hexdigest()
         )
         cached = cache.get(key)
@@ -197,9 +205,7 @@ class ErrorListView(View):
             "tags": Tag.objects.only("pk", "name"),
             "assignees": assignee_choices(),
             "periods": Period.CHOICES,
-            "saved_views": SavedView.objects.filter(Q(owner_id=user.pk) | Q(shared=True)).select_related(
-                "owner"
-            ),
+            "saved_views": visible_saved_views(user).select_related("owner"),
             "data": filterset.data,
         }
 
@@ -215,7 +221,7 @@ def assignable_users() -> list[tuple[int, str]]:
 @require_GET
 def error_count(request: HttpRequest) -> HttpResponse:
     """The exact number of matching errors, asked for on demand when the page showed a capped one."""
-    filterset = ErrorFilter(request.GET, queryset=ErrorRecord.objects.all(), request=request)
+    filterset = ErrorFilter(request.GET, queryset=visible_errors(request.user), request=request)
     if not filterset.is_valid():
         return HttpResponseBadRequest("Invalid filter")
     count = filterset.qs.order_by().count()
@@ -224,7 +230,7 @@ def error_count(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def error_export(request: HttpRequest) -> HttpResponseBase:
-    filterset = ErrorFilter(request.GET, queryset=ErrorRecord.objects.all(), request=request)
+    filterset = ErrorFilter(request.GET, queryset=visible_errors(request.user), request=request)
     if not filterset.is_valid():
         problems = "; ".join(f"{name}: {' '.join(errs)}" for name, errs in filterset.errors.items())
         return HttpResponseBadRequest(f"Invalid filter: {problems}", content_type="text/plain; charset=utf-8")
@@ -264,12 +270,15 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def error_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    error = get_object_or_404(
-        ErrorRecord.objects.select_related(
+    user = request.user
+    error = get_error_for_user(
+        user,
+        pk,
+        base=ErrorRecord.objects.select_related(
             "account", "integration", "flow", "step", "assignee", "team", "retry_of", "regression_of"
         ).prefetch_related("tags"),
-        pk=pk,
     )
+    visible = visible_errors(user)
     message = error.message or ""
     context = {
         "error": error,
@@ -280,28 +289,30 @@ def error_detail(request: HttpRequest, pk: int) -> HttpResponse:
             :MESSAGE_DISPLAY_LIMIT
         ],
         "activities": Activity.objects.filter(error=error).select_related("actor"),
-        "same_trace": related_errors(error, Q(account_id=error.account_id, trace_key=error.trace_key))
+        "same_trace": related_errors(
+            visible, error, Q(account_id=error.account_id, trace_key=error.trace_key)
+        )
         if error.trace_key
         else [],
-        "same_fingerprint": related_errors(error, Q(fingerprint=error.fingerprint))
+        "same_fingerprint": related_errors(visible, error, Q(fingerprint=error.fingerprint))
         if error.fingerprint
         else [],
-        "fingerprint_count": capped_count(ErrorRecord.objects.filter(fingerprint=error.fingerprint))
+        "fingerprint_count": capped_count(visible.filter(fingerprint=error.fingerprint))
         if error.fingerprint
         else None,
-        **linked_errors(error),
+        **linked_errors(visible, error),
     }
     context.update(actions_context(request, error))
     return render(request, "errors/detail.html", context)
 
 
-def linked_errors(error: ErrorRecord) -> dict[str, list[ErrorRecord]]:
+def linked_errors(visible: QuerySet[ErrorRecord], error: ErrorRecord) -> dict[str, list[ErrorRecord]]:
     """Errors that a failed retry of this one produced, and errors that brought it back as a regression."""
     # Only a retried or a resolved error can have either, so an open error never retried costs no query.
     if error.status == CeligoState.OPEN and not error.retry_outcome:
         return {"retry_failures": [], "regressions": []}
     linked = list(
-        ErrorRecord.objects.filter(Q(retry_of=error) | Q(regression_of=error))
+        visible.filter(Q(retry_of=error) | Q(regression_of=error))
         .only("pk", "error_id", "status", "occurred_at", "retry_of_id", "regression_of_id")
         .order_by("occurred_at", "id")[: 2 * RELATED_LIMIT]
     )
@@ -313,10 +324,11 @@ def linked_errors(error: ErrorRecord) -> dict[str, list[ErrorRecord]]:
 
 def actions_context(request: HttpRequest, error: ErrorRecord) -> dict[str, Any]:
     """The action forms, and the batches on this error still under way (their progress is polled)."""
-    if not can_act(request.user):
+    if not can_act(request.user, error):
         return {"can_act": False}
     unfinished = (
-        ActionBatch.objects.filter(items__error=error)
+        visible_batches(request.user)
+        .filter(items__error=error)
         .exclude(state__in=FINISHED_STATES)
         .select_related("actor")
         .order_by("created_at")[:5]
@@ -328,9 +340,9 @@ def actions_context(request: HttpRequest, error: ErrorRecord) -> dict[str, Any]:
     }
 
 
-def related_errors(error: ErrorRecord, condition: Q) -> list[ErrorRecord]:
+def related_errors(visible: QuerySet[ErrorRecord], error: ErrorRecord, condition: Q) -> list[ErrorRecord]:
     return list(
-        ErrorRecord.objects.filter(condition)
+        visible.filter(condition)
         .exclude(pk=error.pk)
         .select_related("flow", "step")
         .defer("message", "raw")
@@ -353,7 +365,7 @@ def celigo_failure(exc: celigo_api.CeligoError, what: str) -> str:
 
 @require_GET
 def error_retry_data(request: HttpRequest, pk: int) -> HttpResponse:
-    error = get_object_or_404(ErrorRecord.objects.select_related("account"), pk=pk)
+    error = get_error_for_user(request.user, pk, base=ErrorRecord.objects.select_related("account"))
     context: dict[str, Any] = {"error": error}
     if not error.retry_data_key:
         context["problem"] = "This error has no retry data key: Celigo cannot retry it."
@@ -367,7 +379,7 @@ def error_retry_data(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             context["retry_data"] = retry_data
             context["pretty"] = pretty_json(retry_data.data)
-            if can_act(request.user):
+            if can_act(request.user, error):
                 context["editor"] = retry_data_editor(error, retry_data.data)
                 context["too_large_to_edit"] = context["editor"] is None
         except celigo_api.CeligoError as exc:
@@ -377,7 +389,7 @@ def error_retry_data(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def error_http_log(request: HttpRequest, pk: int) -> HttpResponse:
-    error = get_object_or_404(ErrorRecord.objects.select_related("account"), pk=pk)
+    error = get_error_for_user(request.user, pk, base=ErrorRecord.objects.select_related("account"))
     context: dict[str, Any] = {"error": error}
     if not error.req_and_res_key:
         context["problem"] = "Celigo logged no HTTP request for this error."

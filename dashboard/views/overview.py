@@ -10,7 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard import queries
+from dashboard.access import scope_key, visible_errors
+from dashboard.queries import overview as queries
 
 # Seconds between refreshes while the tab is visible; static/js/overview.js stretches it when hidden.
 REFRESH_SECONDS = 15
@@ -28,7 +29,7 @@ def overview_accounts(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def overview_ageing(request: HttpRequest) -> HttpResponse:
-    buckets, past_retention = queries.ageing_buckets()
+    buckets, past_retention = queries.ageing_buckets(visible_errors(request.user))
     context = {
         "buckets": buckets,
         "past_retention": past_retention,
@@ -39,7 +40,11 @@ def overview_ageing(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def overview_trend(request: HttpRequest) -> HttpResponse:
-    return render(request, "overview/partials/trend.html", {"trend": queries.trend()})
+    return render(
+        request,
+        "overview/partials/trend.html",
+        {"trend": queries.trend(visible_errors(request.user), scope_key(request.user))},
+    )
 
 
 @require_GET
@@ -57,7 +62,7 @@ def overview_drill(request: HttpRequest) -> HttpResponse:
     account = _optional_int(request.GET.get("account"))
     if level != "account" and parent is None and not (level == "flow" and account is not None):
         raise Http404("a parent is required")
-    rows = queries.drill_down(level, parent, account)
+    rows = queries.drill_down(visible_errors(request.user), level, parent, account)
     context = {"rows": rows, "level": level, "account": account if level != "integration" else parent}
     return render(request, "overview/partials/drill.html", context)
 

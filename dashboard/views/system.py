@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from dashboard.health import last_worker_heartbeat, system_health
+from dashboard.system.health import last_worker_heartbeat, system_health
 
 
 @login_not_required

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from dashboard import models
-from dashboard.fingerprint import fingerprint
+from dashboard.lib.fingerprint import fingerprint
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -130,7 +130,7 @@ class ActivityFactory(factory.django.DjangoModelFactory):
 
     error = factory.SubFactory(ErrorRecordFactory)
     kind = models.ActivityKind.COMMENT
-    message = "Looked at it"
+    data = factory.LazyFunction(lambda: {"text": "Looked at it"})
 
 
 class FlowJobFactory(factory.django.DjangoModelFactory):
@@ -167,3 +167,11 @@ class SavedViewFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"View {n}")
     query_string = "status=open"
+
+
+class ActionBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.ActionBatch
+
+    kind = models.ActionKind.RESOLVE
+    actor = factory.SubFactory(UserFactory)

@@ -117,3 +117,16 @@ def test_it_runs_a_task_through_redis(redis_url, tmp_path):
         assert wait_for_heartbeat(hostname, worker).seen_at is not None
     finally:
         stop(worker)
+
+
+@pytest.mark.django_db
+def test_services_queue_tasks_by_name_through_the_tasks_own_options(settings):
+    """``enqueue`` never imports the tasks module, yet runs the registered task (eagerly here)."""
+    from dashboard.celery import enqueue
+
+    celery_app.conf.task_always_eager = True
+    try:
+        enqueue("dashboard.record_heartbeat")
+    finally:
+        celery_app.conf.task_always_eager = False
+    assert WorkerHeartbeat.objects.count() == 1

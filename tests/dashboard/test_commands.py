@@ -13,9 +13,11 @@ from django.core.management import CommandError, call_command
 from celigo_api import RateLimited
 from celigo_api.simulator import FaultSpec
 from dashboard import tasks
+from dashboard.celigo import client_for
 from dashboard.models import CeligoState, ErrorRecord, SyncOutcome
-from dashboard.sync import acquire_lease
-from tests.dashboard.test_sync import connect
+from dashboard.sync.context import acquire_lease
+from dashboard.sync.run import sync_account
+from tests.dashboard.sync.test_sync import connect
 
 pytest_plugins = ["celigo_api.simulator.pytest_plugin"]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -152,7 +154,7 @@ def test_the_sync_task_reschedules_itself_when_rate_limited(celigo_simulator, mo
     def limited(*args, **kwargs):
         raise RateLimited("bucket full", retry_after=42)
 
-    monkeypatch.setattr("dashboard.sync.sync_account", limited)
+    monkeypatch.setattr("dashboard.tasks.run_sync", limited)
     retries = []
 
     def retry(**options):
@@ -168,10 +170,7 @@ def test_the_sync_task_reschedules_itself_when_rate_limited(celigo_simulator, mo
 def test_a_rate_limited_sync_is_recorded_then_rescheduled(make_celigo_simulator):
     sim = make_celigo_simulator(faults=FaultSpec(rate_limit_429=1.0))
     account = connect(sim)
-    from dashboard.celigo import client_for
-
     client = client_for(account, max_wait=0.5)
-    from dashboard.sync import sync_account
 
     with pytest.raises(RateLimited):
         sync_account(account, client=client)

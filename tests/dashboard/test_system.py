@@ -41,7 +41,7 @@ def test_it_answers_503_naming_redis_when_redis_is_unreachable(client, settings)
 
 @pytest.mark.django_db
 def test_it_answers_503_naming_the_database_when_it_is_down(client, monkeypatch):
-    from dashboard import health
+    from dashboard.system import health
 
     def broken():
         raise OperationalError("could not connect to server")

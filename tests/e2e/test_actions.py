@@ -19,9 +19,9 @@ from django.contrib.auth.models import Permission
 from playwright.sync_api import Page, expect
 
 from celigo_api.simulator import SimulatorConfig, SimulatorServer
-from dashboard.actions import run_batch
 from dashboard.models import ActionBatch, BatchState, CeligoAccount, CeligoState, ErrorRecord
-from dashboard.sync import sync_account
+from dashboard.outbox.runner import run_batch
+from dashboard.sync.run import sync_account
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -49,10 +49,8 @@ def demo_account(simulator):
 @pytest.fixture
 def queued(monkeypatch) -> list[int]:
     """Batch ids handed to the Celery task, which does not run here: the test applies them."""
-    from dashboard.tasks import run_action_batch
-
     ids: list[int] = []
-    monkeypatch.setattr(run_action_batch, "delay", ids.append)
+    monkeypatch.setattr("dashboard.outbox.request.enqueue_batch", ids.append)
     return ids
 
 

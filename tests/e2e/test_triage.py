@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 
 from celigo_api.simulator import SimulatorConfig, SimulatorServer
 from dashboard.models import CeligoAccount, ErrorRecord
-from dashboard.sync import sync_account
+from dashboard.sync.run import sync_account
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

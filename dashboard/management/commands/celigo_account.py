@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.accounts import TokenCheckFailed, add_account
+from dashboard.accounts.connect import TokenCheckFailed, add_account
 from dashboard.models import CeligoAccount, Region
 
 

@@ -4,9 +4,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from celigo_api import RateLimited
-from dashboard.actions import push_pending_batches
 from dashboard.models import CeligoAccount, SyncOutcome, SyncRun
-from dashboard.sync import SyncBusy, sync_account
+from dashboard.outbox.runner import push_pending_batches
+from dashboard.sync.run import SyncBusy, sync_account
 
 
 def run_summary(run: SyncRun) -> dict[str, Any]:

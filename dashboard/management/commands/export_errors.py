@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.exports import csv_lines, iter_error_rows, jsonl_lines
 from dashboard.models import CeligoAccount, CeligoState, ErrorRecord
+from dashboard.queries.export import csv_lines, iter_error_rows, jsonl_lines
 
 
 class Command(BaseCommand):

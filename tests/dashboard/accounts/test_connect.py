@@ -11,10 +11,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
-from dashboard import crypto
-from dashboard.accounts import TokenCheckFailed, add_account, check_token, ensure_account_from_environment
+from dashboard.accounts.connect import (
+    TokenCheckFailed,
+    add_account,
+    check_token,
+    ensure_account_from_environment,
+)
+from dashboard.accounts.schedules import account_task_name
+from dashboard.lib import crypto
 from dashboard.models import AccountStatus, CeligoAccount
-from dashboard.schedules import account_task_name
 
 pytest_plugins = ["celigo_api.simulator.pytest_plugin"]
 pytestmark = pytest.mark.django_db

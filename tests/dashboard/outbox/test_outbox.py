@@ -10,14 +10,7 @@ from django.contrib.auth import get_user_model
 
 from celigo_api import BucketConfig, CeligoClient, InProcessLimiter
 from celigo_api.simulator import FaultSpec
-from dashboard.actions import (
-    ActionRejected,
-    BatchMustWait,
-    cancel_batch,
-    edit_retry_data,
-    request_action,
-    run_batch,
-)
+from dashboard.actions.retry_data import do_edit_retry_data
 from dashboard.models import (
     ActionItem,
     ActionKind,
@@ -30,8 +23,12 @@ from dashboard.models import (
     RetryOutcome,
     Tag,
 )
-from dashboard.sync import sync_account
-from tests.dashboard.test_sync import celigo_truth, connect
+from dashboard.outbox.celigo import BatchMustWait
+from dashboard.outbox.request import cancel_batch, request_action
+from dashboard.outbox.runner import run_batch
+from dashboard.outbox.selection import ActionRejected
+from dashboard.sync.run import sync_account
+from tests.dashboard.sync.test_sync import celigo_truth, connect
 
 pytest_plugins = ["celigo_api.simulator.pytest_plugin"]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -277,6 +274,10 @@ def test_a_new_error_like_a_resolved_one_is_a_regression_routed_to_its_last_owne
     assert regression.trace_key == error.trace_key
     assert regression.assignee == triager
     assert Activity.objects.filter(error=regression, kind=ActivityKind.REGRESSION).exists()
+    routed = Activity.objects.get(error=regression, kind=ActivityKind.ASSIGNED)
+    assert routed.actor is None
+    assert routed.data["by"] == {"kind": "sync", "name": "the sync"}
+    assert routed.data["to"] == triager.username
 
 
 def test_it_assigns_tags_and_comments_locally_with_an_audit_trail(celigo_simulator, triager):
@@ -311,6 +312,7 @@ def test_it_assigns_tags_and_comments_locally_with_an_audit_trail(celigo_simulat
     assert Activity.objects.filter(error=first, kind=ActivityKind.ASSIGNED).last().data == {
         "from": "lead",
         "to": None,
+        "to_id": None,
     }
 
 
@@ -345,7 +347,7 @@ def test_it_edits_retry_data_with_a_diff_in_the_timeline(celigo_simulator, triag
     with CeligoClient(account.token, base_url=account.base_url, limiter=InProcessLimiter()) as client:
         before = client.get_retry_data(error.celigo_flow_id, error.celigo_step_id, error.retry_data_key)
         edited = {**before.data, "quantity": 3} if isinstance(before.data, dict) else {"value": before.data}
-        diff, batch = edit_retry_data(triager, error, edited, expected_before=before.data, then_retry=True)
+        diff, batch = do_edit_retry_data(triager, error, edited, expected_before=before.data, then_retry=True)
         after = client.get_retry_data(error.celigo_flow_id, error.celigo_step_id, error.retry_data_key)
     assert after.data == edited
     assert {k: v for k, v in after.raw.items() if k != "data"} == {
@@ -367,7 +369,7 @@ def test_it_refuses_a_stale_retry_data_edit(celigo_simulator, triager):
         .first()
     )
     with pytest.raises(ActionRejected, match="changed in Celigo"):
-        edit_retry_data(triager, error, {"a": 1}, expected_before={"not": "what Celigo has"})
+        do_edit_retry_data(triager, error, {"a": 1}, expected_before={"not": "what Celigo has"})
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from dashboard import queries
-from dashboard.models import CeligoState, ErrorFingerprint
+from dashboard.models import CeligoState, ErrorFingerprint, ErrorRecord
+from dashboard.queries import overview
+from dashboard.queries.groups import fingerprint_groups
 from tests.dashboard.factories import ErrorRecordFactory, FlowFactory, StepFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +21,10 @@ NOW = timezone.now().replace(microsecond=0)
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
+
+
+def open_errors():
+    return ErrorRecord.objects.filter(status=CeligoState.OPEN)
 
 
 def open_error(age: timedelta, **kwargs) -> None:
@@ -36,7 +41,7 @@ def test_it_counts_each_ageing_bucket_with_edges_in_the_younger_bucket():
     open_error(timedelta(days=30, seconds=1))
     ErrorRecordFactory(occurred_at=None, purge_at=None)
     open_error(timedelta(minutes=5), status=CeligoState.RESOLVED)
-    buckets, _past = queries.ageing_buckets(NOW)
+    buckets, _past = overview.ageing_buckets(ErrorRecord.objects.all(), NOW)
     assert [(b.label, b.count) for b in buckets] == [
         ("< 1 hour", 2),
         ("< 1 day", 2),
@@ -53,7 +58,7 @@ def test_it_counts_open_errors_past_retention_once_whether_purged_or_past_their_
     open_error(timedelta(days=29))  # purge date still ahead
     ErrorRecordFactory(occurred_at=NOW - timedelta(days=10), purge_at=None)
     open_error(timedelta(days=40), purged=True, status=CeligoState.RESOLVED)
-    _buckets, past_retention = queries.ageing_buckets(NOW)
+    _buckets, past_retention = overview.ageing_buckets(ErrorRecord.objects.all(), NOW)
     assert past_retention == 3
 
 
@@ -71,7 +76,7 @@ def test_it_counts_new_and_closed_errors_per_day_including_today():
         resolved_at=at[2] + timedelta(hours=5),
     )
     ErrorRecordFactory(occurred_at=today - timedelta(days=40), status=CeligoState.RESOLVED, resolved_at=today)
-    trend = queries.trend(now=NOW)
+    trend = overview.trend(ErrorRecord.objects.all(), "all", now=NOW)
     assert trend.days == [day.date().isoformat() for day in reversed(at)]
     new = dict(zip(trend.days, trend.new, strict=True))
     closed = dict(zip(trend.days, trend.closed, strict=True))
@@ -91,9 +96,9 @@ def test_it_gives_the_same_trend_from_the_cache_with_today_recounted():
     today = timezone.localtime(NOW).replace(hour=0, minute=0, second=0, microsecond=0)
     ErrorRecordFactory(occurred_at=today - timedelta(days=2))
     ErrorRecordFactory(occurred_at=today + timedelta(minutes=1))
-    cold = queries.trend(now=NOW)
+    cold = overview.trend(ErrorRecord.objects.all(), "all", now=NOW)
     ErrorRecordFactory(occurred_at=today + timedelta(minutes=2))
-    warm = queries.trend(now=NOW)
+    warm = overview.trend(ErrorRecord.objects.all(), "all", now=NOW)
     assert warm.new[:-1] == cold.new[:-1]
     assert (cold.new[-1], warm.new[-1]) == (1, 2)
     assert sum(warm.new) == 3
@@ -153,14 +158,14 @@ SOCKET_GROUP = ("Socket hang up", 1, 1, NOW - timedelta(minutes=5), NOW - timede
 )
 def test_it_counts_and_dates_each_group_of_the_filtered_errors(ordering, expected):
     make_groups()
-    groups, total = queries.fingerprint_groups(queries.open_errors(), ordering)
+    groups, total = fingerprint_groups(open_errors(), ordering)
     assert total == 3
     assert summary(groups)[: len(expected)] == expected
 
 
 def test_it_dates_groups_by_the_filtered_errors_only():
     (orders, _invoices, _refunds), _ = make_groups()
-    groups, total = queries.fingerprint_groups(queries.open_errors().filter(flow=orders), "-count")
+    groups, total = fingerprint_groups(open_errors().filter(flow=orders), "-count")
     assert total == 2
     timeout = (
         "Request timed out after <n> ms",
@@ -175,15 +180,15 @@ def test_it_dates_groups_by_the_filtered_errors_only():
 def test_it_dates_a_fingerprint_with_no_stored_text():
     make_groups()
     ErrorFingerprint.objects.filter(normalised_message="Socket hang up").delete()
-    groups, _ = queries.fingerprint_groups(queries.open_errors(), "count")
+    groups, _ = fingerprint_groups(open_errors(), "count")
     assert summary(groups)[0] == ("", *SOCKET_GROUP[1:])
 
 
 def test_it_pages_groups_and_keeps_the_total(monkeypatch):
-    monkeypatch.setattr(queries, "GROUP_PAGE_SIZE", 2)
+    monkeypatch.setattr("dashboard.queries.groups.GROUP_PAGE_SIZE", 2)
     make_groups()
-    first, total = queries.fingerprint_groups(queries.open_errors(), "-count", page=1)
-    second, second_total = queries.fingerprint_groups(queries.open_errors(), "-count", page=2)
+    first, total = fingerprint_groups(open_errors(), "-count", page=1)
+    second, second_total = fingerprint_groups(open_errors(), "-count", page=2)
     assert (total, second_total) == (3, 3)
     assert summary(first) == [TIMEOUT_GROUP, EXISTS_GROUP]
     assert summary(second) == [SOCKET_GROUP]

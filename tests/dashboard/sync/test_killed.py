@@ -14,12 +14,12 @@ from django.db.models import Count
 
 from celigo_api.simulator import FaultSpec
 from dashboard.models import CeligoAccount, ErrorRecord, SyncOutcome
-from dashboard.sync import sync_account
+from dashboard.sync.run import sync_account
+from tests.dashboard.sync.test_sync import celigo_truth, connect, stored
 from tests.dashboard.test_celery import worker_database_url
-from tests.dashboard.test_sync import celigo_truth, connect, stored
 
 pytest_plugins = ["celigo_api.simulator.pytest_plugin"]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.slow

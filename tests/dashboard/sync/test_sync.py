@@ -23,7 +23,10 @@ from dashboard.models import (
     SyncKind,
     SyncOutcome,
 )
-from dashboard.sync import AccountSync, SyncBusy, acquire_lease, sync_account
+from dashboard.sync.context import SyncContext, acquire_lease
+from dashboard.sync.cycle import PARALLEL_MIN_STEPS
+from dashboard.sync.run import SyncBusy, sync_account
+from dashboard.sync.step import StepPull
 
 pytest_plugins = ["celigo_api.simulator.pytest_plugin"]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -342,20 +345,20 @@ def test_it_skips_and_notes_an_error_without_an_id(celigo_simulator):
     account = connect(celigo_simulator)
     sync_account(account)
     step = Step.objects.filter(account=account).select_related("flow").first()
-    engine = AccountSync(account, client=None, run=account.sync_runs.first(), owner="test", full=False)
+    context = SyncContext(account, client=None, run=account.sync_runs.first(), owner="test", full=False)
+    pull = StepPull(context, step, expected_open=1, last_error_at=None)
     batch = [
         StepError.from_json({"message": "no id here", "code": "x"}),
         StepError.from_json({"errorId": "e1"}),
     ]
 
-    assert engine.upsert(step, batch, CeligoState.OPEN) == ["e1"]
-    assert engine.counters.malformed == 1
-    assert "without errorId" in engine.counters.notes[0]
+    assert pull.store_page(batch, CeligoState.OPEN) == ["e1"]
+    assert pull.counters.malformed == 1
+    assert "without errorId" in pull.counters.notes[0]
+    assert context.totals().malformed == 1
 
 
 def test_a_big_reconcile_in_threads_stores_exactly_what_celigo_holds(make_celigo_simulator):
-    from dashboard.sync import PARALLEL_MIN_STEPS
-
     sim = make_celigo_simulator(integrations=10, flows_per_integration=5, steps_per_flow=2, errors=1500)
     account = connect(sim)
     run = sync_account(account)

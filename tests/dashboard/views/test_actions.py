@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -29,7 +28,7 @@ from dashboard.models import (
     ItemOutcome,
     RetryOutcome,
 )
-from dashboard.sync import sync_account
+from dashboard.sync.run import sync_account
 from tests.dashboard.factories import ErrorRecordFactory, TagFactory, UserFactory
 
 pytest_plugins = ["celigo_api.simulator.pytest_plugin"]
@@ -44,24 +43,18 @@ def _empty_cache():
     cache.clear()
 
 
-def user_who_can_act(username: str = "triager"):
-    user = UserFactory(username=username)
-    user.user_permissions.add(Permission.objects.get(codename="act_on_errors"))
-    return user
+@pytest.fixture
+def triager(client, triager):
+    """The ``triager`` persona (tests/dashboard/conftest.py), logged in."""
+    client.force_login(triager)
+    return triager
 
 
 @pytest.fixture
-def triager(client):
-    user = user_who_can_act()
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def viewer(client):
-    user = UserFactory(username="viewer")
-    client.force_login(user)
-    return user
+def viewer(client, viewer):
+    """The ``viewer`` persona, logged in: may read, may not act."""
+    client.force_login(viewer)
+    return viewer
 
 
 def messages_of(response) -> list[str]:
@@ -161,7 +154,7 @@ def test_it_assigns_tags_and_comments_the_checked_rows_at_once(client, triager):
     assert first.assignee == second.assignee == lead
     assert list(first.tags.values_list("name", flat=True)) == ["waiting on warehouse"]
     assert sorted(second.tags.values_list("name", flat=True)) == ["urgent", "waiting on warehouse"]
-    assert Activity.objects.filter(kind=ActivityKind.COMMENT, message="Called the warehouse").count() == 2
+    assert Activity.objects.filter(kind=ActivityKind.COMMENT, data__text="Called the warehouse").count() == 2
     assert set(ActionBatch.objects.values_list("state", flat=True)) == {BatchState.DONE}
 
     client.post(BULK, {"action": "assign", "assignee": "none", "ids": ids}, **HTMX)
@@ -375,7 +368,7 @@ def test_the_detail_page_keeps_its_queries_bounded_for_a_triager(
     error = ErrorRecordFactory(trace_key="SO-1", retry_outcome=RetryOutcome.FAILED)
     for _ in range(5):
         Activity.objects.create(
-            error_id=error.pk, kind=ActivityKind.COMMENT, actor_id=UserFactory().pk, message="x"
+            error_id=error.pk, kind=ActivityKind.COMMENT, actor_id=UserFactory().pk, data={"text": "x"}
         )
         ErrorRecordFactory(retry_of=error)
     with django_assert_max_num_queries(16):

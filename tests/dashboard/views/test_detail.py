@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import ActivityKind, CeligoAccount, ErrorRecord
-from dashboard.sync import sync_account
+from dashboard.sync.run import sync_account
 from tests.dashboard.factories import (
     ActivityFactory,
     CeligoAccountFactory,
@@ -23,10 +23,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def triager(client):
-    user = UserFactory(username="triager")
-    client.force_login(user)
-    return user
+def viewer(client, viewer):
+    """The ``viewer`` persona (tests/dashboard/conftest.py), logged in: reads every page, acts on nothing."""
+    client.force_login(viewer)
+    return viewer
 
 
 def detail(client, error):
@@ -86,7 +86,8 @@ def test_it_escapes_hostile_text_everywhere(client, payload):
         raw={"message": payload},
         step=StepFactory(name=payload),
     )
-    ActivityFactory(error=error, message=payload)
+    ActivityFactory(error=error, data={"text": payload})
+    ActivityFactory(error=error, message=payload)  # an entry recorded before entries carried data
     ErrorRecordFactory(trace_key=payload, account=error.account, message=payload)
     content = detail(client, error).content.decode()
     assert "<script>alert" not in content
@@ -109,13 +110,13 @@ def test_it_collapses_long_messages_and_bounds_huge_ones(client):
 
 def test_it_shows_the_activity_timeline_from_first_seen(client):
     error = ErrorRecordFactory(first_seen_at=timezone.now() - timedelta(days=2))
-    ActivityFactory(error=error, kind=ActivityKind.RESOLVED_IN_CELIGO, message="by auto")
+    ActivityFactory(error=error, kind=ActivityKind.RESOLVED_IN_CELIGO, data={"resolved_by": "auto"})
     ActivityFactory(
-        error=error, kind=ActivityKind.COMMENT, message="Customer fixed the SKU", actor=UserFactory()
+        error=error, kind=ActivityKind.COMMENT, data={"text": "Customer fixed the SKU"}, actor=UserFactory()
     )
     content = detail(client, error).content.decode()
     first_seen = content.index("First seen by Error Desk")
-    assert first_seen < content.index("Resolved in Celigo") < content.index("Customer fixed the SKU")
+    assert first_seen < content.index("Resolved in Celigo by auto") < content.index("Customer fixed the SKU")
 
 
 def test_it_lists_errors_with_the_same_trace_key_or_fingerprint(client):

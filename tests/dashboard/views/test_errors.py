@@ -11,9 +11,9 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.filters import ORDERING_FIELDS, ErrorFilter
 from dashboard.models import CeligoState, ErrorRecord, RetryOutcome, SavedView
-from dashboard.queries import COUNT_CAP
+from dashboard.queries.counts import COUNT_CAP
+from dashboard.queries.filters import ORDERING_FIELDS, ErrorFilter
 from tests.dashboard.factories import (
     ErrorRecordFactory,
     FlowFactory,
@@ -38,14 +38,14 @@ def _empty_cache():
 
 
 @pytest.fixture
-def triager(client):
-    user = UserFactory(username="triager")
-    client.force_login(user)
-    return user
+def viewer(client, viewer):
+    """The ``viewer`` persona (tests/dashboard/conftest.py), logged in: reads every page, acts on nothing."""
+    client.force_login(viewer)
+    return viewer
 
 
 @pytest.fixture
-def pair(triager):
+def pair(viewer):
     """Two errors that differ on every filterable field: filters must pick ``hit`` and leave ``miss``."""
     now = timezone.now()
     tag = TagFactory(name="urgent")
@@ -58,7 +58,7 @@ def pair(triager):
         trace_key="PO-778",
         error_id="hit-error-000000000000001",
         occurred_at=now - timedelta(hours=2),
-        assignee=triager,
+        assignee=viewer,
         team=team,
         retry_outcome=RetryOutcome.FAILED,
         tags=[tag],
@@ -83,7 +83,7 @@ def pair(triager):
     return hit, miss, original
 
 
-def filter_cases(hit, miss, triager):
+def filter_cases(hit, miss, viewer):
     return {
         "account": str(hit.account_id),
         "integration_id": hit.integration.celigo_id,
@@ -92,7 +92,7 @@ def filter_cases(hit, miss, triager):
         "source": "mapping",
         "classification": "value",
         "code": "INVALID_FLD_VALUE",
-        "assignee": str(triager.pk),
+        "assignee": str(viewer.pk),
         "team": str(hit.team_id),
         "tag": "urgent",
         "occurred": "24h",
@@ -125,9 +125,9 @@ FILTER_NAMES = [
 
 
 @pytest.mark.parametrize("name", FILTER_NAMES)
-def test_it_filters_on_each_field(client, pair, triager, name):
+def test_it_filters_on_each_field(client, pair, viewer, name):
     hit, miss, _ = pair
-    value = filter_cases(hit, miss, triager)[name]
+    value = filter_cases(hit, miss, viewer)[name]
     response = client.get(LIST, {name: value})
     assert response.status_code == 200
     assert hit.pk in listed_ids(response)
@@ -140,7 +140,7 @@ def test_it_filters_on_status(client, pair):
     assert listed_ids(client.get(LIST, {"status": "resolved"})) == {miss.pk, original.pk}
 
 
-def test_it_filters_on_assignee_me_and_none(client, pair, triager):
+def test_it_filters_on_assignee_me_and_none(client, pair, viewer):
     hit, miss, original = pair
     assert listed_ids(client.get(LIST, {"assignee": "me"})) == {hit.pk}
     assert listed_ids(client.get(LIST, {"assignee": "none"})) == {miss.pk, original.pk}
@@ -192,7 +192,7 @@ def test_it_treats_like_wildcards_in_search_as_text(client, pair):
 
 
 @pytest.mark.parametrize("column", sorted(ORDERING_FIELDS))
-def test_it_sorts_on_every_column_both_ways(client, triager, column):
+def test_it_sorts_on_every_column_both_ways(client, viewer, column):
     flow_a, flow_b = FlowFactory(name="A flow"), FlowFactory(name="B flow")
     now = timezone.now()
     first = ErrorRecordFactory(
@@ -243,7 +243,7 @@ def test_it_sorts_newest_first_by_default(client, pair):
     assert [row.pk for row in client.get(LIST).context["rows"]] == [hit.pk, miss.pk, original.pk]
 
 
-def test_it_pages_through_results(client, triager, settings):
+def test_it_pages_through_results(client, viewer, settings):
     ErrorRecordFactory.create_batch(55)
     first = client.get(LIST)
     assert len(first.context["rows"]) == 50
@@ -255,15 +255,15 @@ def test_it_pages_through_results(client, triager, settings):
     assert client.get(LIST, {"page": "zero"}).context["page"] == 1
 
 
-def test_it_refuses_pages_beyond_the_offset_limit(client, triager):
+def test_it_refuses_pages_beyond_the_offset_limit(client, viewer):
     response = client.get(LIST, {"page": "500"})
     assert response.status_code == 200
     assert response.context["offset_too_deep"]
     assert "Narrow the filters" in response.content.decode()
 
 
-def test_it_caps_the_count_and_says_so(client, triager, monkeypatch):
-    monkeypatch.setattr("dashboard.queries.COUNT_CAP", 3)
+def test_it_caps_the_count_and_says_so(client, viewer, monkeypatch):
+    monkeypatch.setattr("dashboard.queries.counts.COUNT_CAP", 3)
     ErrorRecordFactory.create_batch(5)
     response = client.get(LIST)
     assert response.context["count"].capped
@@ -331,7 +331,7 @@ def test_it_renders_checkboxes_and_the_select_all_matching_control(client, pair)
     assert 'data-slot="bulk-actions"' in content
 
 
-def test_it_groups_by_fingerprint(client, triager):
+def test_it_groups_by_fingerprint(client, viewer):
     flow_a, flow_b = FlowFactory(name="Orders"), FlowFactory(name="Invoices")
     for n, flow in enumerate([flow_a, flow_a, flow_b]):
         ErrorRecordFactory(
@@ -352,7 +352,7 @@ def test_it_groups_by_fingerprint(client, triager):
 
 
 @pytest.mark.parametrize("ordering", ["count", "-count", "first_seen", "-last_seen", "flows", "bogus"])
-def test_it_sorts_groups(client, triager, ordering):
+def test_it_sorts_groups(client, viewer, ordering):
     ErrorRecordFactory.create_batch(2, message="Timeout after 5 s")
     ErrorRecordFactory(message="Socket hang up", occurred_at=timezone.now() - timedelta(days=3))
     response = client.get(LIST, {"group": "fingerprint", "group_ordering": ordering})
@@ -382,7 +382,7 @@ def test_it_exports_the_filtered_set_as_streamed_csv(client, pair):
     assert rows[0]["tags"] == "urgent"
 
 
-def test_it_saves_views_per_user_and_shares_them(client, triager, django_user_model):
+def test_it_saves_views_per_user_and_shares_them(client, viewer, django_user_model):
     response = client.post(
         reverse("saved-view-create"), {"name": "My queue", "query_string": "assignee=me&status=open"}
     )
@@ -395,15 +395,15 @@ def test_it_saves_views_per_user_and_shares_them(client, triager, django_user_mo
     assert names == ["My queue", "Team queue"]
 
 
-def test_it_deletes_only_its_own_saved_views(client, triager):
-    mine = SavedViewFactory(owner=triager)
+def test_it_deletes_only_its_own_saved_views(client, viewer):
+    mine = SavedViewFactory(owner=viewer)
     theirs = SavedViewFactory(owner=UserFactory(), shared=True)
     assert client.post(reverse("saved-view-delete", args=[theirs.pk])).status_code == 404
     assert client.post(reverse("saved-view-delete", args=[mine.pk])).status_code == 302
     assert list(SavedView.objects.values_list("pk", flat=True)) == [theirs.pk]
 
 
-def test_it_refuses_a_saved_view_without_a_name(client, triager):
+def test_it_refuses_a_saved_view_without_a_name(client, viewer):
     client.post(reverse("saved-view-create"), {"name": " ", "query_string": "status=open"})
     assert not SavedView.objects.exists()
 
@@ -417,7 +417,7 @@ XSS_PAYLOADS = [
 
 
 @pytest.mark.parametrize("payload", XSS_PAYLOADS)
-def test_it_escapes_hostile_text_in_the_list_and_groups(client, triager, payload):
+def test_it_escapes_hostile_text_in_the_list_and_groups(client, viewer, payload):
     ErrorRecordFactory(
         message=payload,
         code=payload,
@@ -457,10 +457,10 @@ def test_it_answers_the_results_fragment_to_htmx(client, pair):
     assert 'data-testid="error-table"' in response.content.decode()
 
 
-def test_it_keeps_the_list_query_count_bounded(client, triager, django_assert_max_num_queries):
+def test_it_keeps_the_list_query_count_bounded(client, viewer, django_assert_max_num_queries):
     tags = [TagFactory(name=f"t{n}") for n in range(3)]
     for _ in range(30):
-        ErrorRecordFactory(tags=tags, assignee=triager, team=TeamFactory(name="Ops"))
+        ErrorRecordFactory(tags=tags, assignee=viewer, team=TeamFactory(name="Ops"))
     with django_assert_max_num_queries(14):
         client.get(LIST, {"status": "open", "tag": "t1", "ordering": "-code"})
     with django_assert_max_num_queries(14):
@@ -471,7 +471,7 @@ def test_it_keeps_the_list_query_count_bounded(client, triager, django_assert_ma
     assert ErrorRecord.objects.count() == 60
 
 
-def test_it_counts_search_matches_up_to_a_lower_cap(client, triager, monkeypatch):
+def test_it_counts_search_matches_up_to_a_lower_cap(client, viewer, monkeypatch):
     monkeypatch.setattr("dashboard.views.errors.SEARCH_COUNT_CAP", 2)
     ErrorRecordFactory.create_batch(3, message="Request timed out")
     response = client.get(LIST, {"q": "timed out"})
@@ -479,7 +479,7 @@ def test_it_counts_search_matches_up_to_a_lower_cap(client, triager, monkeypatch
     assert not client.get(LIST).context["count"].capped
 
 
-def test_it_reuses_a_grouping_for_a_minute_and_says_when_it_was_counted(client, triager):
+def test_it_reuses_a_grouping_for_a_minute_and_says_when_it_was_counted(client, viewer):
     ErrorRecordFactory(message="Socket hang up")
     first = client.get(LIST, {"group": "fingerprint"})
     ErrorRecordFactory(message="Socket hang up")

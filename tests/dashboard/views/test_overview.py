@@ -17,7 +17,6 @@ from tests.dashboard.factories import (
     FlowJobFactory,
     StepFactory,
     SyncRunFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -29,10 +28,10 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
-def triager(client):
-    user = UserFactory(username="lead")
-    client.force_login(user)
-    return user
+def viewer(client, viewer):
+    """The ``viewer`` persona (tests/dashboard/conftest.py), logged in: reads every page, acts on nothing."""
+    client.force_login(viewer)
+    return viewer
 
 
 def test_it_is_the_home_page_and_loads_its_panels_with_htmx(client):

@@ -26,7 +26,7 @@ def check_token(
     base_url: str | None = None,
     region_urls: Mapping[str, str] = CELIGO_REGIONS,
 ) -> TokenInfo:
-    """Call ``GET /v1/tokenInfo`` (celigo-api.md §1.2). On 401, tell a wrong region from a dead token.
+    """Call ``GET /v1/tokenInfo`` (docs/celigo-api.md §1.2). On 401, tell a wrong region from a dead token.
 
     Celigo's regions are isolated (§1.1): a token of one region is rejected by the others, so a 401 is
     followed by one probe per other region to say which region the token belongs to.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from typing import Any
 
-if TYPE_CHECKING:
-    from dashboard.models import CeligoAccount
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from dashboard.models import CeligoAccount
 
 HEARTBEAT_TASK_NAME = "Worker heartbeat"
 HEARTBEAT_EVERY_SECONDS = 60
@@ -15,8 +17,6 @@ RESUME_TASK_NAME = "Resume waiting action batches"
 
 def ensure_periodic_tasks(**_: Any) -> None:
     """Create the project-wide periodic tasks if they are missing (runs after every ``migrate``)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     every, _ = IntervalSchedule.objects.get_or_create(
         every=HEARTBEAT_EVERY_SECONDS, period=IntervalSchedule.SECONDS
     )
@@ -35,10 +35,6 @@ def account_task_name(account: CeligoAccount) -> str:
 
 def ensure_account_schedule(account: CeligoAccount) -> None:
     """One beat entry per account, following the account's interval and enabled flag."""
-    import json
-
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     every, _ = IntervalSchedule.objects.get_or_create(
         every=account.sync_interval_seconds, period=IntervalSchedule.SECONDS
     )
@@ -55,6 +51,4 @@ def ensure_account_schedule(account: CeligoAccount) -> None:
 
 
 def remove_account_schedule(account: CeligoAccount) -> None:
-    from django_celery_beat.models import PeriodicTask
-
     PeriodicTask.objects.filter(name=account_task_name(account)).delete()

@@ -1,0 +1,52 @@
+"""Local actions of a batch (assign, set team, tag, untag, comment), applied chunk by chunk through the
+``do_*`` actions, then mirrored to Celigo where the account opts in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from dashboard.actions.assignment import do_assign, do_set_team
+from dashboard.actions.comments import do_comment
+from dashboard.actions.tags import do_tag, do_untag
+from dashboard.models import ActionBatch, ActionKind, ItemOutcome, Team
+from dashboard.outbox.celigo import CeligoClients
+from dashboard.outbox.items import BatchItems
+from dashboard.outbox.mirror import mirror
+
+LOCAL_CHUNK = 2000
+
+
+def _assign(batch: ActionBatch, ids: list[int]) -> None:
+    assignee_id = batch.params.get("assignee")
+    assignee = get_user_model().objects.filter(pk=assignee_id).first() if assignee_id else None
+    do_assign(batch.actor, ids, assignee)
+
+
+def _set_team(batch: ActionBatch, ids: list[int]) -> None:
+    team_id = batch.params.get("team")
+    do_set_team(batch.actor, ids, Team.objects.filter(pk=team_id).first() if team_id else None)
+
+
+LOCAL_ACTIONS: dict[str, Callable[[ActionBatch, list[int]], object]] = {
+    ActionKind.ASSIGN: _assign,
+    ActionKind.SET_TEAM: _set_team,
+    ActionKind.TAG: lambda batch, ids: do_tag(batch.actor, ids, batch.params["tags"]),
+    ActionKind.UNTAG: lambda batch, ids: do_untag(batch.actor, ids, batch.params["tags"]),
+    ActionKind.COMMENT: lambda batch, ids: do_comment(batch.actor, ids, batch.params["text"]),
+}
+
+
+def apply_local(batch: ActionBatch, items: BatchItems, clients: CeligoClients) -> None:
+    action = LOCAL_ACTIONS[batch.kind]
+    while True:
+        chunk = list(items.pending().select_related("error", "error__account")[:LOCAL_CHUNK])
+        if not chunk or items.cancelled():
+            return
+        with transaction.atomic():
+            action(batch, [item.error_id for item in chunk])
+            items.mark_items(chunk, ItemOutcome.SUCCEEDED, "")
+        mirror(batch, [item.error for item in chunk], clients)
+        items.settle(clients.take_calls())
