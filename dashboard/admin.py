@@ -21,11 +21,13 @@ from dashboard.models import (
     Flow,
     FlowJob,
     Integration,
+    Profile,
     SavedView,
     Step,
     SyncRun,
     Tag,
     Team,
+    TeamMembership,
 )
 
 
@@ -168,9 +170,26 @@ class MirroredAdmin(ReadOnlyAdmin):
     """Mirrored from Celigo by the sync; edit them in Celigo."""
 
 
+class TeamMembershipInline(admin.TabularInline):
+    model = TeamMembership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    filter_horizontal = ["members"]
+    """Teams have pages of their own (/teams/); the admin is the fallback."""
+
+    inlines = [TeamMembershipInline]
+    filter_horizontal = ["owned_accounts", "owned_integrations", "owned_flows", "owned_steps"]
+    search_fields = ["name"]
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "restricted"]
+    list_filter = ["role", "restricted"]
+    autocomplete_fields = ["user"]
 
 
 admin.site.register([Tag, SavedView])

@@ -6,6 +6,7 @@ an ``ErrorRecord`` (assignee, team, tags, retry outcome, regression) is Error De
 
 from dashboard.models.accounts import AccountStatus, CeligoAccount, Region, TagVariant
 from dashboard.models.activity import Activity, ActivityKind
+from dashboard.models.audit import AuditEvent, AuditKind
 from dashboard.models.errors import CeligoState, ErrorFingerprint, ErrorRecord, RetryOutcome, Tag
 from dashboard.models.outbox import (
     CELIGO_ACTIONS,
@@ -16,21 +17,25 @@ from dashboard.models.outbox import (
     BatchState,
     ItemOutcome,
 )
+from dashboard.models.people import ROLE_RANK, Profile, Role
 from dashboard.models.saved_views import SavedView
 from dashboard.models.structure import CeligoUser, Flow, FlowJob, Integration, Step, StepKind
 from dashboard.models.sync_runs import SyncKind, SyncOutcome, SyncRun
 from dashboard.models.system import WorkerHeartbeat
-from dashboard.models.teams import Team
+from dashboard.models.teams import Team, TeamMembership, TeamRole
 
 __all__ = [
     "CELIGO_ACTIONS",
     "FINISHED_STATES",
+    "ROLE_RANK",
     "AccountStatus",
     "ActionBatch",
     "ActionItem",
     "ActionKind",
     "Activity",
     "ActivityKind",
+    "AuditEvent",
+    "AuditKind",
     "BatchState",
     "CeligoAccount",
     "CeligoState",
@@ -41,8 +46,10 @@ __all__ = [
     "FlowJob",
     "Integration",
     "ItemOutcome",
+    "Profile",
     "Region",
     "RetryOutcome",
+    "Role",
     "SavedView",
     "Step",
     "StepKind",
@@ -52,5 +59,7 @@ __all__ = [
     "Tag",
     "TagVariant",
     "Team",
+    "TeamMembership",
+    "TeamRole",
     "WorkerHeartbeat",
 ]

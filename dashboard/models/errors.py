@@ -94,7 +94,9 @@ class ErrorRecord(models.Model):
         related_name="+",
         db_index=False,
     )
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="errors")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="errors", db_index=False
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="errors")
     snoozed_until = models.DateTimeField(null=True, blank=True)
     retry_outcome = models.CharField(max_length=10, choices=RetryOutcome.choices, blank=True, default="")
@@ -112,7 +114,6 @@ class ErrorRecord(models.Model):
     )
 
     class Meta:
-        permissions = [("act_on_errors", "Can act on errors (resolve, retry, assign, tag, comment)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "celigo_flow_id", "celigo_step_id", "error_id"],
@@ -128,6 +129,9 @@ class ErrorRecord(models.Model):
             models.Index(fields=["fingerprint", "status"], name="error_fingerprint"),
             models.Index(fields=["account", "trace_key"], name="error_trace_key"),
             models.Index(fields=["assignee", "status", "-occurred_at"], name="error_assignee_status"),
+            # A restricted member's every page starts from their teams' errors (docs/architecture.md
+            # "Visibility").
+            models.Index(fields=["team", "status", "-occurred_at"], name="error_team_status"),
             models.Index(fields=["classification", "status"], name="error_classification"),
             models.Index(fields=["source", "status"], name="error_source"),
             models.Index(fields=["code", "status"], name="error_code"),

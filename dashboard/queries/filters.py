@@ -19,7 +19,8 @@ from django.db.models import BooleanField, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from dashboard.models import CeligoAccount, CeligoState, ErrorRecord, RetryOutcome, Team
+from dashboard.access import team_ids
+from dashboard.models import CeligoAccount, CeligoState, ErrorRecord, RetryOutcome
 
 # Must stay identical to the expression of the trigram index in migration 0004, or PostgreSQL will not use it.
 SEARCH_EXPRESSION = "(message || ' ' || code || ' ' || trace_key || ' ' || error_id)"
@@ -111,6 +112,30 @@ class AssigneeFilter(django_filters.Filter):
         return qs.filter(assignee_id=int(value))
 
 
+class TeamField(forms.CharField):
+    def clean(self, value: Any) -> Any:
+        value = (super().clean(value) or "").strip()
+        if value and not re.fullmatch(r"mine|none|\d{1,18}", value):
+            raise forms.ValidationError("Use a team id, “mine” or “none”.")
+        return value
+
+
+class TeamFilter(django_filters.Filter):
+    """A team's id, ``mine`` (the teams of the person asking) or ``none`` (errors in no team's queue)."""
+
+    field_class = TeamField
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        if not value:
+            return qs
+        if value == "none":
+            return qs.filter(team__isnull=True)
+        if value == "mine":
+            request = self.parent.request if self.parent else None
+            return qs.filter(team_id__in=team_ids(getattr(request, "user", None)))
+        return qs.filter(team_id=int(value))
+
+
 class SearchFilter(django_filters.CharFilter):
     """Free text over message, code, trace key and error id (case-insensitive substring)."""
 
@@ -168,7 +193,7 @@ class ErrorFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CeligoState.choices, empty_label="Any status")
     purged = django_filters.BooleanFilter()
     assignee = AssigneeFilter(max_length=20)
-    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), empty_label="Any team")
+    team = TeamFilter(max_length=20)
     tag = django_filters.CharFilter(field_name="tags__name", max_length=60)
     occurred = Period(field_name="occurred_at", label="Occurred")
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")

@@ -56,7 +56,7 @@ def act_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not can_act(request.user):
-            raise PermissionDenied("Acting on errors needs the “can act on errors” permission.")
+            raise PermissionDenied("Acting on errors needs the triager role.")
         return view(request, *args, **kwargs)
 
     return wrapper

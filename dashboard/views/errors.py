@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db.models import Max, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
@@ -29,6 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 import celigo_api
 from dashboard.access import (
     can_act,
+    can_manage_teams,
     get_error_for_user,
     scope_key,
     visible_batches,
@@ -205,7 +207,10 @@ class ErrorListView(View):
             "tags": Tag.objects.only("pk", "name"),
             "assignees": assignee_choices(),
             "periods": Period.CHOICES,
-            "saved_views": visible_saved_views(user).select_related("owner"),
+            # Leads may see everyone's views; the menu offers a person their own and the shared ones.
+            "saved_views": visible_saved_views(user)
+            .filter(Q(owner_id=user.pk) | Q(shared=True))
+            .select_related("owner"),
             "data": filterset.data,
         }
 
@@ -259,7 +264,9 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    view = get_object_or_404(SavedView, pk=pk, owner_id=request.user.pk)
+    view = get_object_or_404(visible_saved_views(request.user), pk=pk)
+    if view.owner_id != request.user.pk and not can_manage_teams(request.user):
+        raise Http404("no such view")  # someone else's view: as if it did not exist
     view.delete()
     messages.success(request, f"Deleted the view “{view.name}”.")
     return HttpResponseRedirect(reverse("error-list"))

@@ -1,20 +1,15 @@
-"""Named personas for the view tests: who is asking, built to mean today what it will mean with roles.
-
-Error Desk has one permission today, ``dashboard.act_on_errors``; roles (viewer, triager, lead, admin),
-teams and members "restricted to my teams" come next. Each persona is built so its name already tells what
-it may do:
+"""Named personas for the view tests: who is asking, as PRODUCT roles and teams define them.
 
 - ``admin``: a superuser and staff member; may do everything, Django admin included.
-- ``lead``: may act on errors (will hold the lead role).
-- ``triager``: may act on errors (will hold the triager role).
-- ``viewer``: logged in, no permission at all: reads, never acts.
-- ``restricted``: may act on errors, member of the team "Warehouse" (will be restricted to its errors).
-- ``outsider``: active, may act on errors, member of the team "Finance" only (will be restricted to Finance,
-  so none of the Warehouse errors will be theirs to see).
+- ``lead``: role lead: acts on errors, manages teams and shared views, sees everyone's batches.
+- ``triager``: role triager: acts on errors.
+- ``viewer``: role viewer: reads, never acts.
+- ``restricted``: a triager restricted to their team "Warehouse": sees and acts on Warehouse's errors only.
+- ``outsider``: a triager restricted to the team "Finance": none of Warehouse's errors are theirs to see.
 
 Each persona's username is its name. ``personas`` gives them all by name; ``login_as`` gives a logged-in
 ``django.test.Client`` for a persona's name or any user (``"anonymous"`` gives a client nobody logged in to).
-Test modules that define a fixture of the same name (``triager``, ``viewer``) keep their own.
+Test modules that define a fixture of the same name (``triager``, ``viewer``) log that persona in.
 """
 
 from __future__ import annotations
@@ -22,27 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 
-from tests.dashboard.factories import TeamFactory, UserFactory
+from dashboard.models import Role, TeamMembership
+from tests.dashboard.factories import TeamFactory, UserFactory, person
 
-ACT_ON_ERRORS = ("dashboard", "act_on_errors")
 PERSONA_NAMES = ("admin", "lead", "triager", "viewer", "restricted", "outsider")
 ANONYMOUS = "anonymous"
 WAREHOUSE = "Warehouse"
 FINANCE = "Finance"
-
-
-def act_on_errors() -> Permission:
-    app_label, codename = ACT_ON_ERRORS
-    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
-
-
-def user_who_can_act(username: str):
-    user = UserFactory(username=username)
-    user.user_permissions.add(act_on_errors())
-    return user
 
 
 @pytest.fixture
@@ -53,20 +36,20 @@ def admin(db):
 
 @pytest.fixture
 def lead(db):
-    """May act on errors; the roles change gives it the lead role."""
-    return user_who_can_act("lead")
+    """Acts on errors, manages teams and shared views, sees everyone's batches."""
+    return person("lead", Role.LEAD)
 
 
 @pytest.fixture
 def triager(db):
-    """May act on errors: resolve, retry, assign, tag, comment, edit retry data, cancel batches."""
-    return user_who_can_act("triager")
+    """Acts on errors: resolve, retry, assign, tag, comment, edit retry data, cancel their batches."""
+    return person("triager", Role.TRIAGER)
 
 
 @pytest.fixture
 def viewer(db):
-    """Logged in with no permission: reads every page, acts on nothing."""
-    return UserFactory(username="viewer")
+    """Reads every page, acts on nothing."""
+    return person("viewer", Role.VIEWER)
 
 
 @pytest.fixture
@@ -83,18 +66,17 @@ def finance(db):
 
 @pytest.fixture
 def restricted(warehouse):
-    """May act on errors, member of Warehouse; will be restricted to Warehouse's errors."""
-    user = user_who_can_act("restricted")
-    warehouse.members.add(user)
+    """A triager restricted to Warehouse's errors."""
+    user = person("restricted", Role.TRIAGER, restricted=True)
+    TeamMembership.objects.create(team=warehouse, user=user)
     return user
 
 
 @pytest.fixture
 def outsider(finance):
-    """Active, may act on errors, member of Finance only; will see none of Warehouse's errors."""
-    user = user_who_can_act("outsider")
-    assert user.is_active
-    finance.members.add(user)
+    """A triager restricted to Finance: sees none of Warehouse's errors."""
+    user = person("outsider", Role.TRIAGER, restricted=True)
+    TeamMembership.objects.create(team=finance, user=user)
     return user
 
 

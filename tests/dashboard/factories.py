@@ -21,6 +21,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = "!"  # unusable: tests log in with force_login; set one with set_password() when needed
 
 
+def person(username: str, role: str, *, restricted: bool = False, **fields):
+    """A user with an Error Desk role (and, optionally, restricted to their teams)."""
+    user = UserFactory(username=username, **fields)
+    models.Profile.objects.update_or_create(
+        user_id=user.pk, defaults={"role": role, "restricted": restricted}
+    )
+    return user
+
+
 class CeligoAccountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.CeligoAccount

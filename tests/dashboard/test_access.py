@@ -8,16 +8,36 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from dashboard import access
-from dashboard.models import ErrorRecord
-from tests.dashboard.factories import ActionBatchFactory, ErrorRecordFactory, SavedViewFactory, UserFactory
+from dashboard.models import ErrorRecord, Role
+from tests.dashboard.factories import (
+    ActionBatchFactory,
+    ErrorRecordFactory,
+    SavedViewFactory,
+    UserFactory,
+    person,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_shows_every_error_to_every_member_today(personas):
-    errors = ErrorRecordFactory.create_batch(3)
-    for user in personas.values():
-        assert set(access.visible_errors(user)) == set(errors)
+def test_unrestricted_people_see_every_error_and_restricted_ones_their_teams(personas, warehouse, finance):
+    ours, theirs, nobodys = (ErrorRecordFactory(team=team) for team in (warehouse, finance, None))
+    for name, user in personas.items():
+        expected = {"restricted": {ours}, "outsider": {theirs}}.get(name, {ours, theirs, nobodys})
+        assert set(access.visible_errors(user)) == expected, name
+
+
+def test_leads_and_admins_are_never_restricted(warehouse):
+    lead = person("restricted-lead", Role.LEAD, restricted=True)
+    assert not access.is_restricted(lead)
+    assert access.scope_key(lead) == "all"
+
+
+def test_a_restricted_member_acts_only_on_their_teams_errors(restricted, warehouse, finance):
+    assert access.can_act(restricted, ErrorRecordFactory(team=warehouse))
+    assert not access.can_act(restricted, ErrorRecordFactory(team=finance))
+    with pytest.raises(Http404):  # as if it did not exist
+        access.get_error_for_user(restricted, ErrorRecordFactory(team=finance).pk, write=True)
 
 
 def test_it_shows_nothing_to_anonymous_or_deactivated_people():
@@ -46,27 +66,36 @@ def test_it_answers_403_when_a_reader_asks_to_write(viewer, triager):
     assert access.get_error_for_user(triager, error.pk, write=True) == error
 
 
-def test_only_people_with_the_permission_may_act(personas):
+def test_triagers_and_above_may_act(personas):
     acting = {name for name, user in personas.items() if access.can_act(user)}
     assert acting == {"admin", "lead", "triager", "restricted", "outsider"}
     assert not access.can_act(AnonymousUser())
     assert not access.can_act(UserFactory(is_active=False, is_superuser=True))
 
 
-def test_a_scope_key_tells_apart_people_who_see_different_errors(viewer):
-    assert access.scope_key(viewer) == "all"
-    assert access.scope_key(AnonymousUser()) != access.scope_key(viewer)
+def test_a_scope_key_tells_apart_people_who_see_different_errors(viewer, restricted, outsider):
+    keys = [access.scope_key(user) for user in (viewer, restricted, outsider, AnonymousUser())]
+    assert keys[0] == "all"
+    assert len(set(keys)) == 4
 
 
-def test_saved_views_are_their_owners_unless_shared(viewer, triager):
+def test_saved_views_are_their_owners_unless_shared_and_leads_see_all(viewer, triager, lead):
     mine = SavedViewFactory(owner=viewer)
     shared = SavedViewFactory(owner=triager, shared=True)
-    SavedViewFactory(owner=triager, shared=False)
+    private = SavedViewFactory(owner=triager, shared=False)
     assert set(access.visible_saved_views(viewer)) == {mine, shared}
+    assert set(access.visible_saved_views(lead)) == {mine, shared, private}
     assert not access.visible_saved_views(AnonymousUser()).exists()
 
 
-def test_batches_are_visible_to_members_only(viewer):
-    batch = ActionBatchFactory()
-    assert list(access.visible_batches(viewer)) == [batch]
+def test_batches_are_their_owners_and_leads_and_admins(viewer, triager, lead, admin):
+    mine, theirs = ActionBatchFactory(actor=triager), ActionBatchFactory(actor=viewer)
+    assert list(access.visible_batches(triager)) == [mine]
+    assert set(access.visible_batches(lead)) == set(access.visible_batches(admin)) == {mine, theirs}
     assert not access.visible_batches(AnonymousUser()).exists()
+
+
+def test_a_person_without_a_profile_is_a_viewer_and_a_superuser_an_admin():
+    assert access.role_of(UserFactory()) == Role.VIEWER
+    assert access.role_of(UserFactory(is_superuser=True)) == Role.ADMIN
+    assert access.role_of(AnonymousUser()) == ""

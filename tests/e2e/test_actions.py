@@ -15,11 +15,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Permission
 from playwright.sync_api import Page, expect
 
 from celigo_api.simulator import SimulatorConfig, SimulatorServer
-from dashboard.models import ActionBatch, BatchState, CeligoAccount, CeligoState, ErrorRecord
+from dashboard.models import ActionBatch, BatchState, CeligoAccount, CeligoState, ErrorRecord, Profile, Role
 from dashboard.outbox.runner import run_batch
 from dashboard.sync.run import sync_account
 
@@ -57,7 +56,7 @@ def queued(monkeypatch) -> list[int]:
 @pytest.fixture
 def triager(page: Page, live_server, django_user_model):
     user = django_user_model.objects.create_user("triager", email="triager@example.com", password=PASSWORD)
-    user.user_permissions.add(Permission.objects.get(codename="act_on_errors"))
+    Profile.objects.create(user=user, role=Role.TRIAGER)
     page.set_viewport_size({"width": 1440, "height": 1000})
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Username").fill("triager")

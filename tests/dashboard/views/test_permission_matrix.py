@@ -9,10 +9,10 @@ A cell is the status code the persona gets; ``LOGIN`` is a 302 to the login page
 (``?next=``), and a plain 302 is any other redirect. Nothing may answer 5xx, and neither a GET nor a
 request that was refused (403, 404, 405 or a login redirect) may change anything.
 
-Today there is one permission, "act on errors": a viewer reads everything and acts on nothing, everyone else
-acts. The ``restricted`` and ``outsider`` columns behave like ``triager`` because teams do not scope
-anything yet; the shared error and batch belong to the team "Warehouse", so when members can be restricted
-to their teams only those two columns (and the rows about Warehouse objects) should have to change.
+A viewer reads and never acts; triagers act; leads and admins also see everyone's batches and views. The
+``restricted`` persona is restricted to the team "Warehouse", which owns the shared error and batch; the
+``outsider`` is restricted to "Finance" and must not learn they exist. Beyond the statuses, no body may
+show the error id of an error outside the persona's visibility (``test_no_body_shows_an_error_it_hides``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import pytest
 from django.test.client import ClientHandler
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from dashboard import access
 from dashboard.models import ActionBatch, ActionItem, ActionKind, Activity, ErrorRecord, SavedView, Team
 from tests.dashboard.factories import ActionBatchFactory, ErrorRecordFactory, SavedViewFactory, UserFactory
 
@@ -67,8 +68,8 @@ def post(name: str, target: str | None, *expect: Status) -> Row:
     return Row(name, "POST", target, *expect)
 
 
-# The restricted and outsider columns equal the triager's today (no team scoping yet); the roles-and-teams
-# change edits those cells: e.g. the outsider (Finance only) should no longer reach the Warehouse error.
+# The shared error and batch belong to the team Warehouse: the outsider (restricted to Finance) gets 404 for
+# them as if they did not exist; a batch is its owner's (a colleague here), and leads' and admins'.
 # fmt: off
 MATRIX: tuple[Row, ...] = (
     #    url name                       pk            anonymous viewer triager lead admin restricted outsider
@@ -83,31 +84,31 @@ MATRIX: tuple[Row, ...] = (
     get("error-list",                   None,         LOGIN,    200,   200,    200, 200,  200,       200),
     get("error-count",                  None,         LOGIN,    200,   200,    200, 200,  200,       200),
     get("error-export",                 None,         LOGIN,    200,   200,    200, 200,  200,       200),
-    # Saved views: anyone logged in saves their own; only the owner deletes (404 for anyone else, admin too).
+    # Saved views: anyone logged in saves their own; the owner, a lead or an admin deletes one.
     post("saved-view-create",           None,         LOGIN,    302,   302,    302, 302,  302,       302),
     get("saved-view-create",            None,         LOGIN,    405,   405,    405, 405,  405,       405),
     post("saved-view-delete",           "own-view",   LOGIN,    302,   302,    302, 302,  302,       302),
-    post("saved-view-delete",           "their-view", LOGIN,    404,   404,    404, 404,  404,       404),
+    post("saved-view-delete",           "their-view", LOGIN,    404,   404,    302, 302,  404,       404),
     get("saved-view-delete",            "own-view",   LOGIN,    405,   405,    405, 405,  405,       405),
     # One error: the page, and the data fetched from Celigo on demand (none here: the error has no keys).
-    get("error-detail",                 "error",      LOGIN,    200,   200,    200, 200,  200,       200),
-    get("error-retry-data",             "error",      LOGIN,    200,   200,    200, 200,  200,       200),
-    get("error-http-log",               "error",      LOGIN,    200,   200,    200, 200,  200,       200),
-    # Acting on errors: "act on errors" or 403; never through a GET.
+    get("error-detail",                 "error",      LOGIN,    200,   200,    200, 200,  200,       404),
+    get("error-retry-data",             "error",      LOGIN,    200,   200,    200, 200,  200,       404),
+    get("error-http-log",               "error",      LOGIN,    200,   200,    200, 200,  200,       404),
+    # Acting on errors: the triager role or 403; never through a GET; another team's error is a 404.
     post("error-bulk-action",           None,         LOGIN,    403,   302,    302, 302,  302,       302),
     get("error-bulk-action",            None,         LOGIN,    405,   405,    405, 405,  405,       405),
-    post("error-action",                "error",      LOGIN,    403,   302,    302, 302,  302,       302),
+    post("error-action",                "error",      LOGIN,    403,   302,    302, 302,  302,       404),
     get("error-action",                 "error",      LOGIN,    405,   405,    405, 405,  405,       405),
-    post("error-retry-data-review",     "error",      LOGIN,    403,   200,    200, 200,  200,       200),
+    post("error-retry-data-review",     "error",      LOGIN,    403,   200,    200, 200,  200,       404),
     get("error-retry-data-review",      "error",      LOGIN,    405,   405,    405, 405,  405,       405),
     # 200: the editor comes back saying why nothing was saved (this error has no retry data key).
-    post("error-retry-data-save",       "error",      LOGIN,    403,   200,    200, 200,  200,       200),
+    post("error-retry-data-save",       "error",      LOGIN,    403,   200,    200, 200,  200,       404),
     get("error-retry-data-save",        "error",      LOGIN,    405,   405,    405, 405,  405,       405),
-    # Action batches: the audit record is readable by everyone logged in; cancelling is acting.
+    # Action batches: the owner's, and leads' and admins'; cancelling is acting.
     get("batch-list",                   None,         LOGIN,    200,   200,    200, 200,  200,       200),
-    get("batch-detail",                 "batch",      LOGIN,    200,   200,    200, 200,  200,       200),
-    get("batch-progress",               "batch",      LOGIN,    200,   200,    200, 200,  200,       200),
-    post("batch-cancel",                "batch",      LOGIN,    403,   302,    302, 302,  302,       302),
+    get("batch-detail",                 "batch",      LOGIN,    404,   404,    200, 200,  404,       404),
+    get("batch-progress",               "batch",      LOGIN,    404,   404,    200, 200,  404,       404),
+    post("batch-cancel",                "batch",      LOGIN,    403,   404,    302, 302,  404,       404),
     get("batch-cancel",                 "batch",      LOGIN,    405,   405,    405, 405,  405,       405),
     # System: the status page needs a login, the health check does not.
     get("system-status",                None,         LOGIN,    200,   200,    200, 200,  200,       200),
@@ -160,7 +161,7 @@ def test_the_matrix_has_no_duplicate_rows():
 
 def test_the_personas_mean_what_their_names_say(personas):
     assert all(user.username == name and user.is_active for name, user in personas.items())
-    can_act = {name for name, user in personas.items() if user.has_perm("dashboard.act_on_errors")}
+    can_act = {name for name, user in personas.items() if access.can_act(user)}
     assert can_act == {"admin", "lead", "triager", "restricted", "outsider"}
     assert {name for name, user in personas.items() if user.is_superuser or user.is_staff} == {"admin"}
     teams = {
@@ -180,19 +181,33 @@ class World:
     error: ErrorRecord
     batch: ActionBatch
     their_view: SavedView
+    finance_error: ErrorRecord
+    teamless_error: ErrorRecord
+
+
+# Error ids that must never show in a body served to someone who may not see their error.
+WAREHOUSE_ID = "WAREHOUSEERROR00000001"
+FINANCE_ID = "FINANCEERROR0000000001"
+TEAMLESS_ID = "TEAMLESSERROR000000001"
+HIDDEN_FROM = {
+    "restricted": {FINANCE_ID, TEAMLESS_ID},
+    "outsider": {WAREHOUSE_ID, TEAMLESS_ID},
+}
 
 
 @pytest.fixture
-def world(warehouse) -> World:
+def world(warehouse, finance) -> World:
     # No retry data key and no HTTP log key: the views that would call Celigo answer without calling it.
-    error = ErrorRecordFactory(team=warehouse, retry_data_key="", req_and_res_key="")
+    error = ErrorRecordFactory(error_id=WAREHOUSE_ID, team=warehouse, retry_data_key="", req_and_res_key="")
+    finance_error = ErrorRecordFactory(error_id=FINANCE_ID, team=finance, code="E-FINANCE")
+    teamless_error = ErrorRecordFactory(error_id=TEAMLESS_ID, team=None)
     colleague = UserFactory(username="colleague")
     batch = ActionBatchFactory(kind=ActionKind.RESOLVE, actor=colleague, total=1, selected=True)
     ActionItem.objects.create(batch_id=batch.pk, error_id=error.pk)
     their_view = SavedViewFactory(
         owner=colleague, name="Warehouse queue", query_string=f"team={warehouse.pk}", shared=True
     )
-    return World(error=error, batch=batch, their_view=their_view)
+    return World(error, batch, their_view, finance_error, teamless_error)
 
 
 @pytest.fixture(scope="module")
@@ -254,7 +269,9 @@ def test_permission_matrix(row: Row, persona: str, world: World, login_as, handl
     before = state(world)
 
     response = client.get(url) if row.method == "GET" else client.post(url, data)
-    body_of(response)
+    body = body_of(response).decode(errors="replace")
+    leaked = {error_id for error_id in HIDDEN_FROM.get(persona, set()) if error_id in body}
+    assert not leaked, f"{row.method} {url} showed {persona} errors outside their teams"
 
     assert response.status_code < 500, f"{row.method} {url} as {persona}: {response.status_code}"
     location = response.get("Location", "")
