@@ -53,6 +53,12 @@ SELECT row_number() OVER (ORDER BY fingerprint) - 1 AS idx, fingerprint, normali
 FROM dashboard_errorfingerprint;
 CREATE UNIQUE INDEX ON bench_fps (idx);
 
+-- Teams: errors of one flow in ten go to Warehouse (about 10 % of all), three in ten to three other teams.
+INSERT INTO dashboard_team (name, description, created_at)
+SELECT name, '', now() FROM unnest(ARRAY['Warehouse', 'Finance', 'Marketplaces', 'Web shop']) AS name;
+CREATE TEMP TABLE bench_teams AS
+SELECT row_number() OVER (ORDER BY id) - 1 AS idx, id FROM dashboard_team;
+
 CREATE TEMP TABLE bench_users AS
 SELECT row_number() OVER (ORDER BY id) - 1 AS idx, id FROM auth_user;
 
@@ -88,7 +94,8 @@ SELECT
     CASE WHEN g.n % 50 = 0 THEN 'failed' WHEN g.n % 50 = 1 THEN 'succeeded' ELSE '' END,
     NULL, st.account_id,
     CASE WHEN g.n % 10 = 0 THEN u.id END,
-    NULL, NULL, st.flow_id, st.integration_id, st.step_id, NULL
+    NULL, NULL, st.flow_id, st.integration_id, st.step_id,
+    (SELECT id FROM bench_teams WHERE idx = st.flow_id % 10)
 FROM (
     SELECT n,
            now() - (random() ^ 2) * interval '90 days' AS occurred,
@@ -106,3 +113,13 @@ JOIN bench_steps st ON st.idx = CASE
 END
 JOIN bench_fps fp ON fp.idx = g.fp_idx
 LEFT JOIN bench_users u ON u.idx = g.n % greatest((SELECT count(*) FROM bench_users), 1);
+
+-- Every bench user is a triager; one more, restricted to Warehouse, is the team member of the restricted run.
+INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff, is_active,
+    date_joined)
+VALUES ('!', false, 'bench-restricted', '', '', '', false, true, now());
+INSERT INTO dashboard_profile (user_id, role, restricted)
+SELECT id, 'triager', username = 'bench-restricted' FROM auth_user;
+INSERT INTO dashboard_teammembership (team_id, user_id, role, joined_at)
+SELECT (SELECT id FROM bench_teams WHERE idx = 0), id, 'member', now() FROM auth_user
+WHERE username = 'bench-restricted';

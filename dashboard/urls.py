@@ -9,6 +9,7 @@ urlpatterns = [
     path("overview/accounts/", overview.overview_accounts, name="overview-accounts"),
     path("overview/ageing/", overview.overview_ageing, name="overview-ageing"),
     path("overview/trend/", overview.overview_trend, name="overview-trend"),
+    path("overview/teams/", overview.overview_teams, name="overview-teams"),
     path("overview/jobs/", overview.overview_jobs, name="overview-jobs"),
     path("overview/drill/", overview.overview_drill, name="overview-drill"),
     path("errors/", errors.error_list, name="error-list"),

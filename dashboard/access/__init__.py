@@ -21,7 +21,16 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from dashboard.models import ROLE_RANK, ActionBatch, ErrorRecord, Profile, Role, SavedView, TeamMembership
+from dashboard.models import (
+    ROLE_RANK,
+    ActionBatch,
+    ErrorRecord,
+    Profile,
+    Role,
+    SavedView,
+    Team,
+    TeamMembership,
+)
 
 # Primary keys are 64-bit; a longer number in a URL is a miss, not a database error.
 MAX_PK = 2**63 - 1
@@ -111,6 +120,15 @@ def can_act(user: User | None, error: ErrorRecord | None = None) -> bool:
     if not has_role(user, Role.TRIAGER):
         return False
     return error is None or not is_restricted(user) or error.team_id in team_ids(user)
+
+
+def assignable_teams(user: User | None) -> QuerySet[Team]:
+    """The teams a person may put errors in: any team, or, restricted, only their own."""
+    if not has_role(user, Role.TRIAGER):
+        return Team.objects.none()
+    if is_restricted(user):
+        return Team.objects.filter(pk__in=team_ids(user))
+    return Team.objects.all()
 
 
 def can_manage_teams(user: User | None) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from dashboard.access import MAX_PK, User, visible_errors
+from dashboard.access import MAX_PK, User, assignable_teams, is_restricted, visible_errors
 from dashboard.celery import enqueue
 from dashboard.models import CELIGO_ACTIONS, ActionBatch, ActionItem, ActionKind, BatchState, Team
 from dashboard.outbox.runner import run_batch
@@ -92,6 +92,8 @@ def request_action(
     Only errors the actor may see are taken (explicit ids they cannot see are dropped, as if missing).
     """
     params = clean_params(kind, params or {})
+    if kind == ActionKind.SET_TEAM and not may_set_team(actor, params["team"]):
+        raise ActionRejected("team: you may only put errors in one of your teams")
     if (error_ids is None) == (filter_query is None):
         raise ActionRejected("selection: give either error ids or a filter, not both")
     if filter_query is not None:
@@ -121,6 +123,13 @@ def request_action(
         else:
             transaction.on_commit(lambda: enqueue_batch(batch.pk))
     return batch
+
+
+def may_set_team(actor: User, team_id: int | None) -> bool:
+    """A restricted member may move errors only between their own teams (out of them, they would vanish)."""
+    if team_id is None:
+        return not is_restricted(actor)
+    return assignable_teams(actor).filter(pk=team_id).exists()
 
 
 def enqueue_batch(batch_id: int) -> None:

@@ -24,6 +24,7 @@ from dashboard.models import (
     Integration,
     Step,
     SyncRun,
+    Team,
 )
 
 
@@ -115,6 +116,36 @@ def _step_rows(open_errors: QuerySet[ErrorRecord], flow_pk: int | None) -> list[
         query = {"flow_id": step.flow.celigo_id, "step_id": step.celigo_id} if step else {}
         rows.append(DrillRow(pk, str(step) if step else "Step not synced yet", n, query))
     return rows
+
+
+@dataclass
+class TeamRow:
+    team: Team | None
+    open: int
+    unassigned: int
+
+    @property
+    def filter_query(self) -> dict[str, str]:
+        return {"status": "open", "team": str(self.team.pk) if self.team else "none"}
+
+
+def team_rows(errors: QuerySet[ErrorRecord]) -> list[TeamRow]:
+    """Open errors per team (and in no team), with how many nobody is assigned; the largest queue first.
+
+    One grouped count over the (team, status, occurred_at) index of migration 0009.
+    """
+    counts = (
+        errors.filter(status=CeligoState.OPEN)
+        .order_by()
+        .values("team_id")
+        .annotate(n=Count("*"), unassigned=Count("occurred_at", filter=Q(assignee__isnull=True)))
+    )
+    rows = list(counts)
+    teams = Team.objects.only("name").in_bulk([row["team_id"] for row in rows if row["team_id"]])
+    return sorted(
+        (TeamRow(teams.get(row["team_id"]), row["n"], row["unassigned"]) for row in rows),
+        key=lambda row: (row.team is None, -row.open),
+    )
 
 
 @dataclass

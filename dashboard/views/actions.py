@@ -33,6 +33,7 @@ from dashboard.models import (
     ActionKind,
     ErrorRecord,
     ItemOutcome,
+    Team,
 )
 from dashboard.outbox.request import cancel_batch, clean_params, request_action
 from dashboard.outbox.selection import ActionRejected, validate_filter
@@ -69,6 +70,8 @@ def is_htmx(request: HttpRequest) -> bool:
 def action_params(kind: str, post: QueryDict) -> dict[str, Any]:
     if kind == ActionKind.ASSIGN:
         return {"assignee": post.get("assignee", "")}
+    if kind == ActionKind.SET_TEAM:
+        return {"team": post.get("team", "")}
     if kind in (ActionKind.TAG, ActionKind.UNTAG):
         return {"tags": post.get("tags", "")}
     if kind == ActionKind.COMMENT:
@@ -250,7 +253,9 @@ def celigo_write_failure(exc: celigo_api.CeligoError) -> str:
 # --- Batches -----------------------------------------------------------------------------------------
 
 
-def describe(batch: ActionBatch, usernames: dict[int, str] | None = None) -> str:
+def describe(
+    batch: ActionBatch, usernames: dict[int, str] | None = None, teams: dict[int, str] | None = None
+) -> str:
     """What the batch does, in words: "Assign to alice", "Add tags urgent, later", "Resolve"."""
     params = batch.params or {}
     if batch.kind == ActionKind.ASSIGN:
@@ -260,6 +265,13 @@ def describe(batch: ActionBatch, usernames: dict[int, str] | None = None) -> str
         if usernames is None:
             usernames = assignee_names([batch])
         return f"Assign to {usernames.get(assignee, f'user #{assignee}')}"
+    if batch.kind == ActionKind.SET_TEAM:
+        team = params.get("team")
+        if not team:
+            return "Clear team"
+        if teams is None:
+            teams = team_names([batch])
+        return f"Set team to {teams.get(team, f'team #{team}')}"
     if batch.kind in (ActionKind.TAG, ActionKind.UNTAG):
         return f"{batch.get_kind_display()} {', '.join(params.get('tags', []))}"
     if batch.kind == ActionKind.COMMENT:
@@ -274,6 +286,14 @@ def assignee_names(batches: list[ActionBatch]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+
+
+def team_names(batches: list[ActionBatch]) -> dict[int, str]:
+    ids = {b.params.get("team") for b in batches if b.kind == ActionKind.SET_TEAM and b.params}
+    ids.discard(None)
+    if not ids:
+        return {}
+    return dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
 def page_number(request: HttpRequest) -> int:
@@ -294,9 +314,9 @@ def batch_list(request: HttpRequest) -> HttpResponse:
         batches = batches.filter(actor_id=request.user.pk)
     offset = (page - 1) * BATCH_PAGE_SIZE
     rows = list(batches.order_by("-created_at", "-id")[offset : offset + BATCH_PAGE_SIZE + 1])
-    names = assignee_names(rows)
+    names, teams = assignee_names(rows), team_names(rows)
     for batch in rows:
-        batch.summary = describe(batch, names)  # type: ignore[attr-defined]
+        batch.summary = describe(batch, names, teams)  # type: ignore[attr-defined]
     return render(
         request,
         "actions/list.html",

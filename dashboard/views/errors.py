@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 import celigo_api
 from dashboard.access import (
+    assignable_teams,
     can_act,
     can_manage_teams,
     get_error_for_user,
@@ -142,6 +143,7 @@ class ErrorListView(View):
                 context.update(self.rows_context(queryset, context["page"], searching))
                 if context["can_act"] and context["rows"]:
                     context["assignable_users"] = assignable_users()
+                    context["assignable_teams"] = assignable_teams(request.user).only("pk", "name")
         else:
             context["invalid"] = True
         if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "results":
@@ -343,6 +345,7 @@ def actions_context(request: HttpRequest, error: ErrorRecord) -> dict[str, Any]:
     return {
         "can_act": True,
         "assignable_users": assignable_users(),
+        "assignable_teams": assignable_teams(request.user).only("pk", "name"),
         "batches_under_way": [(batch, describe(batch)) for batch in unfinished],
     }
 

@@ -39,6 +39,12 @@ def overview_ageing(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+def overview_teams(request: HttpRequest) -> HttpResponse:
+    rows = queries.team_rows(visible_errors(request.user))
+    return render(request, "overview/partials/teams.html", {"rows": rows})
+
+
+@require_GET
 def overview_trend(request: HttpRequest) -> HttpResponse:
     return render(
         request,

@@ -80,6 +80,7 @@ MATRIX: tuple[Row, ...] = (
     get("overview-trend",               None,         LOGIN,    200,   200,    200, 200,  200,       200),
     get("overview-jobs",                None,         LOGIN,    200,   200,    200, 200,  200,       200),
     get("overview-drill",               None,         LOGIN,    200,   200,    200, 200,  200,       200),
+    get("overview-teams",               None,         LOGIN,    200,   200,    200, 200,  200,       200),
     # The error list, its exact count and its CSV export.
     get("error-list",                   None,         LOGIN,    200,   200,    200, 200,  200,       200),
     get("error-count",                  None,         LOGIN,    200,   200,    200, 200,  200,       200),
