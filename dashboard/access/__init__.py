@@ -25,6 +25,7 @@ from dashboard.models import (
     ROLE_RANK,
     ActionBatch,
     ErrorRecord,
+    FlowJob,
     Profile,
     Role,
     SavedView,
@@ -146,6 +147,15 @@ def scope_key(user: User | None) -> str:
     if is_restricted(user):
         return "teams:" + ",".join(str(pk) for pk in team_ids(user))
     return "all"
+
+
+def visible_flow_jobs(user: User | None) -> QuerySet[FlowJob]:
+    """Flow runs carry error counts: a restricted member sees the runs of flows with errors of their teams."""
+    if not is_member(user):
+        return FlowJob.objects.none()
+    if is_restricted(user):
+        return FlowJob.objects.filter(flow_id__in=visible_errors(user).values("flow_id"))
+    return FlowJob.objects.all()
 
 
 def visible_batches(user: User | None) -> QuerySet[ActionBatch]:

@@ -280,8 +280,8 @@ def _daily_counts(
     return result
 
 
-def recent_flow_jobs(limit: int = 10) -> list[FlowJob]:
-    return list(FlowJob.objects.select_related("flow", "account").order_by("-created_at")[:limit])
+def recent_flow_jobs(jobs: QuerySet[FlowJob], limit: int = 10) -> list[FlowJob]:
+    return list(jobs.select_related("flow", "account").order_by("-created_at")[:limit])
 
 
 def account_sync_status() -> list[tuple[CeligoAccount, SyncRun | None]]:

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from dashboard.access import scope_key, visible_errors
+from dashboard.access import scope_key, visible_errors, visible_flow_jobs
 from dashboard.queries import overview as queries
 
 # Seconds between refreshes while the tab is visible; static/js/overview.js stretches it when hidden.
@@ -55,7 +55,11 @@ def overview_trend(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def overview_jobs(request: HttpRequest) -> HttpResponse:
-    return render(request, "overview/partials/jobs.html", {"jobs": queries.recent_flow_jobs()})
+    return render(
+        request,
+        "overview/partials/jobs.html",
+        {"jobs": queries.recent_flow_jobs(visible_flow_jobs(request.user))},
+    )
 
 
 @require_GET

@@ -12,6 +12,7 @@ from dashboard.models import ErrorRecord, Role
 from tests.dashboard.factories import (
     ActionBatchFactory,
     ErrorRecordFactory,
+    FlowJobFactory,
     SavedViewFactory,
     UserFactory,
     person,
@@ -99,3 +100,13 @@ def test_a_person_without_a_profile_is_a_viewer_and_a_superuser_an_admin():
     assert access.role_of(UserFactory()) == Role.VIEWER
     assert access.role_of(UserFactory(is_superuser=True)) == Role.ADMIN
     assert access.role_of(AnonymousUser()) == ""
+
+
+def test_a_restricted_member_sees_the_flow_runs_of_flows_with_their_teams_errors(
+    restricted, viewer, warehouse
+):
+    ours, theirs = FlowJobFactory(), FlowJobFactory()
+    ErrorRecordFactory(flow=ours.flow, team=warehouse)
+    ErrorRecordFactory(flow=theirs.flow, team=None)
+    assert list(access.visible_flow_jobs(restricted)) == [ours]
+    assert set(access.visible_flow_jobs(viewer)) == {ours, theirs}
