@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 from celigo_api import REGION_BASE_URLS
 
@@ -206,3 +208,76 @@ def log_level(env: Mapping[str, str]) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise fail("LOG_LEVEL", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
     return level
+
+
+# What an EMAIL_URL's query may set (django-environ would pass anything else on unread).
+EMAIL_FLAGS = {"tls": "EMAIL_USE_TLS", "ssl": "EMAIL_USE_SSL"}
+SMTP_SCHEMES = {"smtp", "smtps", "smtp+tls", "smtp+ssl"}
+DEFAULT_FROM = "Error Desk <errordesk@localhost>"
+
+
+def email_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """``EMAIL_URL`` as Django's ``EMAIL_*`` settings; empty when unset (mail is not configured).
+
+    django-environ's syntax: ``smtp://user:pass@host:587/?tls=true``, ``smtps://…`` (TLS), ``smtp+ssl://…``,
+    ``consolemail://``, ``filemail:///path``; the query may also carry ``timeout`` (seconds).
+    """
+    url = env.get("EMAIL_URL", "").strip()
+    if not url:
+        return {}
+    parts = urlsplit(url)
+    if parts.scheme not in environ.Env.EMAIL_SCHEMES:
+        schemes = ", ".join(sorted(environ.Env.EMAIL_SCHEMES))
+        raise fail("EMAIL_URL", f"unsupported scheme {parts.scheme!r}; use one of {schemes}")
+    try:
+        # The URL holds a password: name the problem, never echo the value.
+        config = environ.Env.email_url_config(parts._replace(query="").geturl())
+    except ValueError:
+        raise fail("EMAIL_URL", "has an invalid port") from None
+    settings = {key: config[key] for key in ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT") if config[key]}
+    settings["EMAIL_HOST_USER"] = unquote(config["EMAIL_HOST_USER"] or "")
+    settings["EMAIL_HOST_PASSWORD"] = unquote(config["EMAIL_HOST_PASSWORD"] or "")
+    settings["EMAIL_USE_TLS"] = config.get("EMAIL_USE_TLS", False)
+    settings["EMAIL_USE_SSL"] = config.get("EMAIL_USE_SSL", False)
+    settings.update(email_options(parts.query))
+    if parts.scheme in SMTP_SCHEMES and not parts.hostname:
+        raise fail("EMAIL_URL", "names no host (expected smtp://user:pass@host:587/?tls=true)")
+    if parts.scheme == "filemail":
+        if not parts.path.strip("/"):
+            raise fail("EMAIL_URL", "filemail:// needs a folder (filemail:///var/mail/errordesk)")
+        settings["EMAIL_FILE_PATH"] = unquote(parts.path)
+    if settings["EMAIL_USE_TLS"] and settings["EMAIL_USE_SSL"]:
+        raise fail("EMAIL_URL", "asks for both TLS and SSL; choose one (tls=true on 587, smtp+ssl:// on 465)")
+    return settings
+
+
+def email_options(query: str) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        name = key.strip().lower()
+        if name == "timeout" and value.strip().isdigit() and int(value) > 0:
+            options["EMAIL_TIMEOUT"] = int(value)
+        elif name == "timeout":
+            raise fail("EMAIL_URL", f"option timeout expects a number of seconds, got {value!r}")
+        elif name in EMAIL_FLAGS and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+            options[EMAIL_FLAGS[name]] = value.strip().lower() in TRUE_WORDS
+        elif name in EMAIL_FLAGS:
+            raise fail("EMAIL_URL", f"option {key} expects true or false, got {value!r}")
+        else:
+            raise fail("EMAIL_URL", f"unknown option {key!r}; the query may set tls, ssl and timeout")
+    return options
+
+
+def default_from_email(env: Mapping[str, str]) -> str:
+    """``DEFAULT_FROM_EMAIL``: the sender of Error Desk's mail, ``Name <address>`` or a bare address."""
+    raw = env.get("DEFAULT_FROM_EMAIL", "").strip() or DEFAULT_FROM
+    _, address = parseaddr(raw)
+    try:
+        if "\n" in raw or "\r" in raw:
+            raise ValidationError("a header holds one line")
+        validate_email(address)
+    except ValidationError:
+        raise fail(
+            "DEFAULT_FROM_EMAIL", f"expected an address such as 'Error Desk <desk@example.com>', got {raw!r}"
+        ) from None
+    return raw

@@ -144,6 +144,23 @@ CELIGO_REGION = read.celigo_region(ENV)
 # The name given to the account created from CELIGO_API_TOKEN at start-up.
 CELIGO_ACCOUNT_NAME = ENV.get("CELIGO_ACCOUNT_NAME", "").strip()[:100]
 
+# --- Mail: set-password links are e-mailed only when EMAIL_URL is set; otherwise the admin passes them on.
+_MAIL = read.email_settings(ENV)
+EMAIL_CONFIGURED = bool(_MAIL)
+# Unconfigured, nothing may try an SMTP server on localhost by accident.
+EMAIL_BACKEND = _MAIL.get("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
+EMAIL_HOST = _MAIL.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _MAIL.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _MAIL.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _MAIL.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _MAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _MAIL.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _MAIL.get("EMAIL_TIMEOUT", 10)  # seconds: a person waits for the page that sends
+if "EMAIL_FILE_PATH" in _MAIL:
+    EMAIL_FILE_PATH = _MAIL["EMAIL_FILE_PATH"]
+DEFAULT_FROM_EMAIL = read.default_from_email(ENV)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # --- REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

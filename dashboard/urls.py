@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.views import actions, errors, overview, system
+from dashboard.views import actions, errors, overview, people, system, teams
 
 urlpatterns = [
     path("", overview.overview, name="home"),
@@ -24,10 +24,24 @@ urlpatterns = [
     path("errors/<int:pk>/retry-data/review/", actions.retry_data_review, name="error-retry-data-review"),
     path("errors/<int:pk>/retry-data/save/", actions.retry_data_save, name="error-retry-data-save"),
     path("errors/<int:pk>/http-log/", errors.error_http_log, name="error-http-log"),
+    path("teams/", teams.team_list, name="team-list"),
+    path("teams/new/", teams.team_add, name="team-add"),
+    path("teams/scopes/search/", teams.team_scope_search, name="team-scope-search"),
+    path("teams/<int:pk>/", teams.team_detail, name="team-detail"),
+    path("teams/<int:pk>/edit/", teams.team_edit, name="team-edit"),
+    path("teams/<int:pk>/members/add/", teams.team_member_add, name="team-member-add"),
+    path("teams/<int:pk>/members/role/", teams.team_member_role, name="team-member-role"),
+    path("teams/<int:pk>/members/remove/", teams.team_member_remove, name="team-member-remove"),
+    path("teams/<int:pk>/scopes/", teams.team_scopes, name="team-scopes"),
     path("actions/", actions.batch_list, name="batch-list"),
     path("actions/<int:pk>/", actions.batch_detail, name="batch-detail"),
     path("actions/<int:pk>/progress/", actions.batch_progress, name="batch-progress"),
     path("actions/<int:pk>/cancel/", actions.batch_cancel, name="batch-cancel"),
+    path("people/", people.people_list, name="people-list"),
+    path("people/new/", people.person_add, name="person-add"),
+    path("people/<int:pk>/", people.person_detail, name="person-detail"),
+    path("people/<int:pk>/password-link/", people.person_password_link, name="person-password-link"),
+    path("set-password/<uidb64>/<token>/", people.set_password, name="password-set"),
     path("system/", system.system_status, name="system-status"),
     path("healthz", system.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -133,8 +133,84 @@ def test_it_reads_the_celigo_token_bare():
     assert "abc" not in message.split(":", 1)[1].replace("bare", "")
 
 
+def test_it_reads_no_email_url_as_mail_not_configured():
+    assert read.email_settings({}) == {}
+    assert read.email_settings({"EMAIL_URL": "  "}) == {}
+
+
+def test_it_reads_an_smtp_email_url_with_tls_and_a_timeout():
+    settings = read.email_settings(
+        {"EMAIL_URL": "smtp://desk%40example.com:p%40ss@mail.example.com:587/?tls=True&timeout=5"}
+    )
+    assert settings == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "desk@example.com",
+        "EMAIL_HOST_PASSWORD": "p@ss",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+        "EMAIL_TIMEOUT": 5,
+    }
+
+
+def test_it_reads_the_other_email_url_schemes():
+    assert read.email_settings({"EMAIL_URL": "smtps://u:p@mail.example.com"})["EMAIL_USE_TLS"] is True
+    assert read.email_settings({"EMAIL_URL": "smtp+ssl://u:p@mail.example.com:465"})["EMAIL_USE_SSL"] is True
+    console = read.email_settings({"EMAIL_URL": "consolemail://"})
+    assert console["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert (
+        read.email_settings({"EMAIL_URL": "filemail:///var/mail/desk"})["EMAIL_FILE_PATH"] == "/var/mail/desk"
+    )
+
+
 @pytest.mark.parametrize(
-    ("name", "value"), [("DEBUG", "maybe"), ("CELERY_TASK_TIME_LIMIT", "ten"), ("LOG_LEVEL", "LOUD")]
+    "url",
+    [
+        "http://mail.example.com",
+        "mail.example.com",
+        "smtp://",
+        "smtp://u:p@mail.example.com:port",
+        "smtp://mail.example.com/?tls=maybe",
+        "smtp://mail.example.com/?tls=true&ssl=true",
+        "smtp://mail.example.com/?timeout=soon",
+        "smtp://mail.example.com/?starttls=1",
+        "filemail://",
+    ],
+)
+def test_it_rejects_a_bad_email_url(url):
+    assert_fails_naming("EMAIL_URL", read.email_settings, {"EMAIL_URL": url})
+
+
+def test_it_never_repeats_the_mail_password_in_a_failure():
+    message = assert_fails_naming(
+        "EMAIL_URL", read.email_settings, {"EMAIL_URL": "smtp://u:hunter2@mail.example.com:port"}
+    )
+    assert "hunter2" not in message
+
+
+def test_it_reads_the_sender_of_mail():
+    assert read.default_from_email({}) == "Error Desk <errordesk@localhost>"
+    assert read.default_from_email({"DEFAULT_FROM_EMAIL": "desk@example.com"}) == "desk@example.com"
+    assert (
+        read.default_from_email({"DEFAULT_FROM_EMAIL": " Ops <ops@example.com> "}) == "Ops <ops@example.com>"
+    )
+
+
+@pytest.mark.parametrize("sender", ["nobody", "Ops <>", "Ops <ops@example.com>\nBcc: all@example.com"])
+def test_it_rejects_a_bad_sender_of_mail(sender):
+    assert_fails_naming("DEFAULT_FROM_EMAIL", read.default_from_email, {"DEFAULT_FROM_EMAIL": sender})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DEBUG", "maybe"),
+        ("CELERY_TASK_TIME_LIMIT", "ten"),
+        ("LOG_LEVEL", "LOUD"),
+        ("EMAIL_URL", "http://mail.example.com"),
+        ("DEFAULT_FROM_EMAIL", "nobody"),
+    ],
 )
 def test_it_fails_at_start_up_naming_the_variable(name, value, tmp_path):
     env = {

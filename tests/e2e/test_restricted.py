@@ -41,7 +41,7 @@ def teams():
     member = person("warehouse-member", Role.TRIAGER, restricted=True)
     member.set_password(PASSWORD)
     member.save()
-    TeamMembership.objects.create(team=team_a, user=member)
+    TeamMembership.objects.create(team_id=team_a.pk, user=member)
     return ours, theirs
 
 
@@ -101,7 +101,7 @@ def test_a_restricted_member_sees_counts_lists_groups_exports_and_charts_of_thei
 
     # A forged resolve of that error, with a valid session and CSRF token: 404, and no batch for Celigo.
     page.goto(f"{base}/errors/{ours[0].pk}/")
-    token = page.locator("input[name=csrfmiddlewaretoken]").first.get_attribute("value")
+    token = page.locator("input[name=csrfmiddlewaretoken]").first.get_attribute("value") or ""
     forged = page.request.post(
         f"{base}/errors/{theirs[0].pk}/actions/",
         form={"action": "resolve", "csrfmiddlewaretoken": token},

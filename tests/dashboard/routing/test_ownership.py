@@ -46,7 +46,7 @@ def test_new_errors_go_to_the_owner_but_a_team_someone_chose_stays(triager):
     assert give_to_owning_team(step.account, step, error_ids) == [fresh.pk]
     fresh.refresh_from_db(), placed.refresh_from_db()
     assert (fresh.team, placed.team) == (owner, chosen)
-    entry = Activity.objects.get(error=fresh, kind=ActivityKind.TEAM_SET)
+    entry = Activity.objects.get(error_id=fresh.pk, kind=ActivityKind.TEAM_SET)
     assert entry.data["by"]["kind"] == "ownership"
     assert timeline.describe(entry) == "Team set to Warehouse"
 

@@ -24,9 +24,21 @@ from typing import Any, NamedTuple
 import pytest
 from django.test.client import ClientHandler
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from dashboard import access
-from dashboard.models import ActionBatch, ActionItem, ActionKind, Activity, ErrorRecord, SavedView, Team
+from dashboard.models import (
+    ActionBatch,
+    ActionItem,
+    ActionKind,
+    Activity,
+    AuditEvent,
+    ErrorRecord,
+    SavedView,
+    Team,
+    TeamMembership,
+)
 from tests.dashboard.factories import ActionBatchFactory, ErrorRecordFactory, SavedViewFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +58,9 @@ class Row(NamedTuple):
     name: str
     method: str
     # Which shared object fills the pattern's <int:pk>: "error", "batch", "their-view" (a colleague's saved
-    # view), "own-view" (a saved view of the persona asking), or None for a pattern without arguments.
+    # view), "own-view" (a saved view of the persona asking), "team" (Warehouse, the colleague one of its
+    # members), "person" (the colleague), "link" (the colleague's set-password link, an invalid one), or None
+    # for a pattern without arguments.
     target: str | None
     anonymous: Status
     viewer: Status
@@ -111,6 +125,33 @@ MATRIX: tuple[Row, ...] = (
     get("batch-progress",               "batch",      LOGIN,    404,   404,    200, 200,  404,       404),
     post("batch-cancel",                "batch",      LOGIN,    403,   404,    302, 302,  404,       404),
     get("batch-cancel",                 "batch",      LOGIN,    405,   405,    405, 405,  405,       405),
+    # Teams: everyone logged in reads them; leads and admins manage them (403 for the rest).
+    get("team-list",                    None,         LOGIN,    200,   200,    200, 200,  200,       200),
+    get("team-detail",                  "team",       LOGIN,    200,   200,    200, 200,  200,       200),
+    get("team-add",                     None,         LOGIN,    403,   403,    200, 200,  403,       403),
+    post("team-add",                    None,         LOGIN,    403,   403,    302, 302,  403,       403),
+    get("team-edit",                    "team",       LOGIN,    403,   403,    200, 200,  403,       403),
+    post("team-edit",                   "team",       LOGIN,    403,   403,    302, 302,  403,       403),
+    post("team-member-add",             "team",       LOGIN,    403,   403,    302, 302,  403,       403),
+    get("team-member-add",              "team",       LOGIN,    405,   405,    405, 405,  405,       405),
+    post("team-member-role",            "team",       LOGIN,    403,   403,    302, 302,  403,       403),
+    get("team-member-role",             "team",       LOGIN,    405,   405,    405, 405,  405,       405),
+    post("team-member-remove",          "team",       LOGIN,    403,   403,    302, 302,  403,       403),
+    get("team-member-remove",           "team",       LOGIN,    405,   405,    405, 405,  405,       405),
+    post("team-scopes",                 "team",       LOGIN,    403,   403,    302, 302,  403,       403),
+    get("team-scopes",                  "team",       LOGIN,    405,   405,    405, 405,  405,       405),
+    get("team-scope-search",            None,         LOGIN,    403,   403,    200, 200,  403,       403),
+    # People: admins only (403 for the rest). The colleague is the person; adding one or issuing a link
+    # answers 200 with the link shown once. A set-password link needs no login: this one is invalid (200).
+    get("people-list",                  None,         LOGIN,    403,   403,    403, 200,  403,       403),
+    get("person-add",                   None,         LOGIN,    403,   403,    403, 200,  403,       403),
+    post("person-add",                  None,         LOGIN,    403,   403,    403, 200,  403,       403),
+    get("person-detail",                "person",     LOGIN,    403,   403,    403, 200,  403,       403),
+    post("person-detail",               "person",     LOGIN,    403,   403,    403, 302,  403,       403),
+    post("person-password-link",        "person",     LOGIN,    403,   403,    403, 200,  403,       403),
+    get("person-password-link",         "person",     LOGIN,    405,   405,    405, 405,  405,       405),
+    get("password-set",                 "link",       200,      200,   200,    200, 200,  200,       200),
+    post("password-set",                "link",       200,      200,   200,    200, 200,  200,       200),
     # System: the status page needs a login, the health check does not.
     get("system-status",                None,         LOGIN,    200,   200,    200, 200,  200,       200),
     get("healthz",                      None,         200,      200,   200,    200, 200,  200,       200),
@@ -128,6 +169,15 @@ FORMS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "error-action": lambda world: {"action": "comment", "text": "matrix"},
     "error-retry-data-review": lambda world: {"data": '{"qty": 2}', "before": '{"qty": 1}'},
     "error-retry-data-save": lambda world: {"data": '{"qty": 2}', "before": '{"qty": 1}'},
+    "person-add": lambda world: {"username": "matrix-person", "email": "m@example.com", "role": "viewer"},
+    "person-detail": lambda world: {"role": "triager", "active": "on"},
+    "password-set": lambda world: {"new_password1": "Matrix-pass-1234", "new_password2": "Matrix-pass-1234"},
+    "team-add": lambda world: {"name": "Matrix team", "description": "matrix"},
+    "team-edit": lambda world: {"name": "Warehouse", "description": "matrix"},
+    "team-member-add": lambda world: {"user": UserFactory(username="newcomer").pk, "role": "member"},
+    "team-member-role": lambda world: {"user": world.batch.actor_id, "role": "lead"},
+    "team-member-remove": lambda world: {"user": world.batch.actor_id},
+    "team-scopes": lambda world: {"flows": [world.error.flow_id]},
 }
 
 
@@ -203,6 +253,7 @@ def world(warehouse, finance) -> World:
     finance_error = ErrorRecordFactory(error_id=FINANCE_ID, team=finance, code="E-FINANCE")
     teamless_error = ErrorRecordFactory(error_id=TEAMLESS_ID, team=None)
     colleague = UserFactory(username="colleague")
+    TeamMembership.objects.create(team=warehouse, user_id=colleague.pk)
     batch = ActionBatchFactory(kind=ActionKind.RESOLVE, actor=colleague, total=1, selected=True)
     ActionItem.objects.create(batch_id=batch.pk, error_id=error.pk)
     their_view = SavedViewFactory(
@@ -218,12 +269,18 @@ def handler() -> ClientHandler:
     return ClientHandler(enforce_csrf_checks=False)  # as django.test.Client builds it
 
 
-def pk_of(target: str | None, world: World, user: Any) -> dict[str, int]:
+def pk_of(target: str | None, world: World, user: Any) -> dict[str, Any]:
     if target is None:
         return {}
     if target == "own-view":
         owner = user if user is not None else world.their_view.owner
         return {"pk": SavedViewFactory(owner=owner, name="Mine", query_string="status=open").pk}
+    if target == "team":
+        return {"pk": world.error.team_id}
+    if target == "person":
+        return {"pk": world.batch.actor_id}  # the colleague
+    if target == "link":  # the colleague's set-password link, with a token that never was valid
+        return {"uidb64": urlsafe_base64_encode(force_bytes(world.batch.actor_id)), "token": "0-invalid"}
     return {"pk": {"error": world.error, "batch": world.batch, "their-view": world.their_view}[target].pk}
 
 
@@ -235,6 +292,7 @@ def state(world: World) -> tuple:
         ActionBatch.objects.filter(cancel_requested=True).count(),
         ActionItem.objects.count(),
         Activity.objects.count(),
+        AuditEvent.objects.count(),
         sorted(SavedView.objects.values_list("pk", "name", "query_string", "shared")),
         (error.status, error.assignee_id, error.team_id, sorted(error.tags.values_list("name", flat=True))),
     )
