@@ -108,9 +108,13 @@ def pages(user: Any) -> dict[str, str]:
     from dashboard.models import CeligoAccount, Flow, Integration
 
     visible = visible_errors(user)
-    account = CeligoAccount.objects.order_by("pk").first()
-    integration = Integration.objects.filter(account=account).order_by("pk").first()
-    flow = Flow.objects.filter(pk__in=visible.values("flow_id")[:1000]).order_by("pk")[10]
+    account = CeligoAccount.objects.filter(pk__in=visible.values("account_id")).order_by("pk").first()
+    integration = (
+        Integration.objects.filter(account=account, pk__in=visible.values("integration_id"))
+        .order_by("pk")
+        .first()
+    )
+    flow = list(Flow.objects.filter(pk__in=visible.values("flow_id")).order_by("pk")[:11])[-1]
     sample = visible.filter(status="open").order_by("-occurred_at")[500]
     assert account is not None
     assert integration is not None

@@ -6,7 +6,10 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from dashboard.audit.sentences import describe
 from dashboard.models import AuditEvent, Team
+
+__all__ = ["describe", "record"]
 
 
 def record(

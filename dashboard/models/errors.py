@@ -129,9 +129,6 @@ class ErrorRecord(models.Model):
             models.Index(fields=["fingerprint", "status"], name="error_fingerprint"),
             models.Index(fields=["account", "trace_key"], name="error_trace_key"),
             models.Index(fields=["assignee", "status", "-occurred_at"], name="error_assignee_status"),
-            # A restricted member's every page starts from their teams' errors (docs/architecture.md
-            # "Visibility").
-            models.Index(fields=["team", "status", "-occurred_at"], name="error_team_status"),
             models.Index(fields=["classification", "status"], name="error_classification"),
             models.Index(fields=["source", "status"], name="error_source"),
             models.Index(fields=["code", "status"], name="error_code"),

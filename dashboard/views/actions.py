@@ -37,6 +37,7 @@ from dashboard.models import (
 )
 from dashboard.outbox.request import cancel_batch, clean_params, request_action
 from dashboard.outbox.selection import ActionRejected, validate_filter
+from dashboard.views.paging import page_number
 
 # Celigo actions on more errors than this ask "Resolve 37,412 errors in Celigo?" first.
 CONFIRM_ABOVE = 10
@@ -294,13 +295,6 @@ def team_names(batches: list[ActionBatch]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
-
-
-def page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 @require_GET

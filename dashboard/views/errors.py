@@ -56,6 +56,7 @@ from dashboard.queries.export import csv_lines, iter_error_rows
 from dashboard.queries.filters import ErrorFilter, Period, assignee_choices
 from dashboard.queries.groups import GROUP_ORDERINGS, GROUP_PAGE_SIZE, fingerprint_groups
 from dashboard.views.actions import describe, retry_data_editor
+from dashboard.views.paging import page_number
 
 PAGE_SIZE = 50
 # Beyond this many rows a page number is refused: OFFSET walks every skipped row, so narrow the filter.
@@ -102,13 +103,6 @@ def filter_query(request: HttpRequest) -> str:
     """The URL query that selects the errors shown, without paging or display options."""
     pairs = [(k, v) for k, values in request.GET.lists() for v in values if k not in VIEW_PARAMS and v != ""]
     return urlencode(pairs)
-
-
-def page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 class ErrorListView(View):

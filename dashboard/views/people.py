@@ -30,6 +30,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dashboard import audit
 from dashboard.access import MAX_PK, can_manage_people
 from dashboard.actions.people import (
     PersonChangeRejected,
@@ -42,7 +43,7 @@ from dashboard.actions.people import (
     link_valid_days,
     mail_password_link,
 )
-from dashboard.models import AuditEvent, AuditKind, Profile, Role, Team, TeamMembership
+from dashboard.models import AuditEvent, Profile, Role, Team, TeamMembership
 
 PEOPLE_PAGE_SIZE = 50
 EVENTS_SHOWN = 20
@@ -167,23 +168,9 @@ def person_context(person: Any, form: PersonChangeForm) -> dict[str, Any]:
         "form": form,
         "role": stored_role(person),
         "teams": Team.objects.filter(memberships__user_id=person.pk).order_by("name"),
-        "events": [(event, event_sentence(event)) for event in events],
+        "events": [(event, audit.describe(event)) for event in events],
         "valid_days": link_valid_days(),
     }
-
-
-def event_sentence(event: AuditEvent) -> str:
-    data = event.data or {}
-    team = f" {event.team.name}" if event.team is not None else ""
-    if event.kind == AuditKind.PERSON_ADDED:
-        teams = f", in {', '.join(data.get('teams', []))}" if data.get("teams") else ""
-        restricted = ", restricted to their teams" if data.get("restricted") else ""
-        return f"Added as {data.get('role', 'viewer')}{restricted}{teams}"
-    if event.kind in (AuditKind.ROLE_CHANGED, AuditKind.MEMBER_ROLE_CHANGED):
-        return f"{event.get_kind_display()}{team}: {data.get('from')} → {data.get('to')}"
-    if event.kind == AuditKind.RESTRICTION_CHANGED:
-        return "Restricted to their teams" if data.get("to") else "No longer restricted to their teams"
-    return f"{event.get_kind_display()}{team}"
 
 
 # --- Changing ----------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dashboard import audit
 from dashboard.access import MAX_PK, can_manage_teams, visible_errors
 from dashboard.actions.teams import (
     MAX_OWNED,
@@ -37,7 +38,6 @@ from dashboard.actions.teams import (
 )
 from dashboard.models import (
     AuditEvent,
-    AuditKind,
     CeligoAccount,
     CeligoState,
     Flow,
@@ -46,6 +46,7 @@ from dashboard.models import (
     Team,
     TeamRole,
 )
+from dashboard.views.paging import page_number
 
 TEAM_PAGE_SIZE = 100
 MEMBERS_SHOWN = 500
@@ -136,13 +137,6 @@ def queues(user: Any, team_pks: list[int]) -> dict[int, Queue]:
     return {row["team_id"]: Queue(row["open"], row["unassigned"], row["oldest"]) for row in rows}
 
 
-def page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 @require_GET
 def team_list(request: HttpRequest) -> HttpResponse:
     page = page_number(request)
@@ -177,7 +171,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "members": members[:MEMBERS_SHOWN],
         "more_members": len(members) > MEMBERS_SHOWN,
         "owned": [(kind, owned[kind]) for kind in SCOPE_KINDS],
-        "events": [(event, event_sentence(event)) for event in events[:EVENTS_SHOWN]],
+        "events": [(event, audit.describe(event)) for event in events[:EVENTS_SHOWN]],
         "ownership_note": OWNERSHIP_NOTE,
         "max_owned": MAX_OWNED,
     }
@@ -226,45 +220,6 @@ def management_context(team: Team, members: list[Any], owned: dict[str, list[Any
             for scope in integrations.order_by("account__name", "name", "pk")
         ],
     }
-
-
-def event_sentence(event: AuditEvent) -> str:
-    """What an audit event of a team says, from its data (names as they were then)."""
-    data = event.data or {}
-    who = data.get("username", "someone")
-    if event.kind == AuditKind.TEAM_CREATED:
-        return f"Created the team “{data.get('name', '')}”"
-    if event.kind == AuditKind.TEAM_CHANGED:
-        after = data.get("after", {})
-        changes = [f"{f} from “{old}” to “{after.get(f, '')}”" for f, old in data.get("before", {}).items()]
-        return "Changed the " + "; ".join(changes)
-    if event.kind == AuditKind.MEMBER_ADDED:
-        return f"Added {who} as {team_role(data.get('role'))}"
-    if event.kind == AuditKind.MEMBER_ROLE_CHANGED:
-        return f"Changed {who}'s team role from {team_role(data.get('from'))} to {team_role(data.get('to'))}"
-    if event.kind == AuditKind.MEMBER_REMOVED:
-        return f"Removed {who}"
-    if event.kind == AuditKind.SCOPES_CHANGED:
-        return scopes_sentence(data)
-    return event.get_kind_display()
-
-
-def team_role(value: Any) -> str:
-    return str(dict(TeamRole.choices).get(value, value or "")).lower()
-
-
-def scopes_sentence(data: dict[str, Any]) -> str:
-    def listed(scopes: dict[str, list[dict[str, Any]]]) -> str:
-        return "; ".join(
-            f"{kind} {', '.join(str(s.get('name')) for s in found)}" for kind, found in scopes.items()
-        )
-
-    parts = []
-    if data.get("added"):
-        parts.append(f"Now owns {listed(data['added'])}")
-    if data.get("removed"):
-        parts.append(f"no longer owns {listed(data['removed'])}")
-    return ". ".join(parts) or "Owned scopes changed"
 
 
 # --- Managing ----------------------------------------------------------------------------------------

@@ -250,9 +250,9 @@ def test_the_persons_page_lists_their_recent_changes_newest_first(as_admin, view
     page = as_admin.get(reverse("person-detail", args=[viewer.pk]))
     sentences = [sentence for _, sentence in page.context["events"]]
     assert sentences == [
-        "Role changed: lead → triager",
-        "Role changed: triager → lead",
-        "Role changed: viewer → triager",
+        "Changed viewer's role from lead to triager",
+        "Changed viewer's role from triager to lead",
+        "Changed viewer's role from viewer to triager",
     ]
 
 

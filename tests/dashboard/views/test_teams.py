@@ -123,7 +123,7 @@ def test_the_team_page_shows_its_queue_members_scopes_and_recent_changes(
     assert "Orders to NetSuite" in body
     assert "Post invoice" in body
     assert "Shopify" in body
-    assert "Added ana as team lead" in body
+    assert "Added ana to Warehouse as team lead" in body
     assert f"/errors/?status=open&amp;team={warehouse.pk}&amp;assignee=none" in body
     assert 'data-testid="scopes-form"' not in body
     assert 'data-testid="add-member"' not in body
@@ -225,8 +225,8 @@ def test_a_lead_adds_promotes_and_removes_a_member(login_as, warehouse, lead):
         (AuditKind.MEMBER_REMOVED, lead, {"username": "ana", "role": "lead"}),
     ]
     body = client.get(page).content.decode()
-    assert "Removed ana" in body
-    assert "Changed ana&#x27;s team role from member to team lead" in body
+    assert "Removed ana from Warehouse" in body
+    assert "Changed ana&#x27;s role in Warehouse from member to team lead" in body
 
 
 @pytest.mark.parametrize(
