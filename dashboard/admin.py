@@ -65,6 +65,10 @@ class CeligoAccountForm(forms.ModelForm):
         token = cleaned.get("token")
         if not token and not self.instance.pk:
             self.add_error("token", "A new account needs its Celigo API token.")
+        moved = {"region", "base_url"} & set(self.changed_data)
+        if not token and self.instance.pk and moved:
+            # The stored token must never reach a host its owner did not type it for.
+            self.add_error("token", "Changing the region or base URL needs the account's token again.")
         if token and not self.errors:
             try:
                 check_token(

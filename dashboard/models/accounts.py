@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -42,11 +43,12 @@ class CeligoAccount(models.Model):
     token_last4 = models.CharField(max_length=4, editable=False)
     celigo_user_id = models.CharField(max_length=64, blank=True)
     sandbox = models.BooleanField(default=False, help_text="Poll the sandbox environment's error summaries.")
-    rate_burst = models.PositiveIntegerField(default=100)
-    rate_per_second = models.FloatField(default=30.0)
-    sync_interval_seconds = models.PositiveIntegerField(default=120)
-    full_sync_interval_hours = models.PositiveIntegerField(default=24)
-    metadata_interval_minutes = models.PositiveIntegerField(default=60)
+    # Zero would stall the limiter or spin the sync: every pace and interval is at least 1.
+    rate_burst = models.PositiveIntegerField(default=100, validators=[MinValueValidator(1)])
+    rate_per_second = models.FloatField(default=30.0, validators=[MinValueValidator(0.1)])
+    sync_interval_seconds = models.PositiveIntegerField(default=120, validators=[MinValueValidator(1)])
+    full_sync_interval_hours = models.PositiveIntegerField(default=24, validators=[MinValueValidator(1)])
+    metadata_interval_minutes = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
     mirror_assignments = models.BooleanField(default=False)
     mirror_tags = models.BooleanField(default=False)
     tag_variant = models.CharField(max_length=12, choices=TagVariant.choices, default=TagVariant.ERROR_IDS)

@@ -70,3 +70,29 @@ def test_sync_runs_are_read_only(admin_client, celigo_simulator):
         reverse("admin:dashboard_syncrun_change", args=[run.pk]), {"outcome": "failed"}
     )
     assert response.status_code == 403
+
+
+def test_moving_an_account_to_another_host_needs_its_token_again(admin_client, celigo_simulator):
+    admin_client.post(reverse("admin:dashboard_celigoaccount_add"), account_form(celigo_simulator))
+    account = CeligoAccount.objects.get(name="Acme")
+    change = reverse("admin:dashboard_celigoaccount_change", args=[account.pk])
+    for moved in ({"base_url": "https://collector.example.net"}, {"base_url": "", "region": "eu"}):
+        response = admin_client.post(change, account_form(celigo_simulator, token="", **moved))
+        assert response.status_code == 200
+        assert "needs the account&#x27;s token again" in response.content.decode()
+    account.refresh_from_db()
+    assert account.base_url == celigo_simulator.base_url
+    assert account.region == ""
+
+
+@pytest.mark.parametrize(
+    "field", ["rate_burst", "rate_per_second", "sync_interval_seconds", "full_sync_interval_hours"]
+)
+@pytest.mark.parametrize("value", [0, -1])
+def test_paces_and_intervals_below_one_are_refused_by_name(admin_client, celigo_simulator, field, value):
+    response = admin_client.post(
+        reverse("admin:dashboard_celigoaccount_add"), account_form(celigo_simulator, **{field: value})
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field]
+    assert not CeligoAccount.objects.exists()

@@ -52,8 +52,10 @@ class Command(BaseCommand):
         token = self.read_token(options["token_file"])
         if not token:
             raise CommandError("no token given")
-        if options["rate_burst"] < 1 or options["rate_per_second"] <= 0 or options["sync_interval"] < 10:
-            raise CommandError("--rate-burst must be >= 1, --rate-per-second > 0 and --sync-interval >= 10")
+        if options["rate_burst"] < 1 or options["rate_per_second"] < 0.1 or options["sync_interval"] < 10:
+            raise CommandError(
+                "--rate-burst must be >= 1, --rate-per-second >= 0.1 and --sync-interval >= 10"
+            )
         try:
             account = add_account(
                 name,
