@@ -1,4 +1,6 @@
 import pytest
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import OperationalError
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -19,7 +21,8 @@ def concrete_paths(resolver=None, prefix=""):
 
 
 @pytest.mark.django_db
-def test_it_reports_healthy_parts(client):
+def test_it_reports_healthy_parts(client, admin_user):
+    client.force_login(admin_user)
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
@@ -29,8 +32,9 @@ def test_it_reports_healthy_parts(client):
 
 
 @pytest.mark.django_db
-def test_it_answers_503_naming_redis_when_redis_is_unreachable(client, settings):
+def test_it_answers_503_naming_redis_when_redis_is_unreachable(client, settings, admin_user):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    client.force_login(admin_user)
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
@@ -50,6 +54,20 @@ def test_it_answers_503_naming_the_database_when_it_is_down(client, monkeypatch)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["failing"] == ["database"]
+
+
+@pytest.mark.django_db
+def test_it_tells_anonymous_callers_the_status_but_no_failure_details(client, settings):
+    settings.REDIS_URL = "redis://postgres-admin@10.9.8.7:1/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert (body["status"], body["failing"], body["parts"]["redis"]) == (
+        "unavailable",
+        ["redis"],
+        {"ok": False},
+    )
+    assert "10.9.8.7" not in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -103,3 +121,8 @@ def test_it_serves_static_files_through_whitenoise(client):
     assert "immutable" in response["Cache-Control"]
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert b"htmx" in body
+
+
+def test_an_all_digit_password_is_refused():
+    with pytest.raises(ValidationError, match="entirely numeric"):
+        validate_password("48207315926104")
