@@ -1,5 +1,8 @@
 """The Django admin: accounts (write-only token, checked with Celigo), teams, tags; records read-only.
 
+Nothing that records what happened (errors and their timelines, batches, sync runs, audit events) can be
+deleted here, and neither can an account, whose deletion would take its errors with it.
+
 Errors, activities, sync runs and action batches are records of what happened, so the admin shows them but
 does not let anyone edit them (every change to an error goes through the audited actions).
 """
@@ -16,6 +19,7 @@ from dashboard.accounts.connect import TokenCheckFailed, check_token
 from dashboard.models import (
     ActionBatch,
     Activity,
+    AuditEvent,
     CeligoAccount,
     ErrorRecord,
     Flow,
@@ -110,12 +114,22 @@ class CeligoAccountAdmin(admin.ModelAdmin):
         "celigo_user_id",
     ]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting an account would delete its errors and their timelines: disable it instead.
+        return False
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened: shown, never added, changed or deleted (deleting an error would also take
+    its timeline with it)."""
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -161,6 +175,12 @@ class ActivityAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     raw_id_fields = ["error"]
     show_full_result_count = False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "actor", "user", "team"]
+    list_filter = ["kind"]
 
 
 @admin.register(ActionBatch)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from dashboard.models import CeligoAccount, SyncRun
+from dashboard.models import ActionBatch, Activity, AuditEvent, CeligoAccount, SyncRun
+from tests.dashboard.factories import ActivityFactory
 
 pytest_plugins = ["celigo_api.simulator.pytest_plugin"]
 pytestmark = pytest.mark.django_db
@@ -96,3 +97,26 @@ def test_paces_and_intervals_below_one_are_refused_by_name(admin_client, celigo_
     assert response.status_code == 200
     assert response.context["adminform"].form.errors[field]
     assert not CeligoAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "model", ["errorrecord", "activity", "actionbatch", "syncrun", "auditevent", "celigoaccount"]
+)
+def test_records_of_what_happened_cannot_be_deleted_in_the_admin(admin_client, celigo_simulator, model):
+    activity = ActivityFactory()
+    account = activity.error.account
+    objects = {
+        "errorrecord": activity.error,
+        "activity": activity,
+        "actionbatch": ActionBatch.objects.create(kind="resolve"),
+        "syncrun": SyncRun.objects.create(account=account),
+        "auditevent": AuditEvent.objects.create(kind="team_created"),
+        "celigoaccount": account,
+    }
+    target = objects[model]
+    delete = reverse(f"admin:dashboard_{model}_delete", args=[target.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    changelist = admin_client.get(reverse(f"admin:dashboard_{model}_changelist"))
+    assert "delete_selected" not in changelist.content.decode()
+    assert type(target).objects.filter(pk=target.pk).exists()
+    assert Activity.objects.filter(pk=activity.pk).exists()
