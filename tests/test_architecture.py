@@ -19,6 +19,7 @@ WIRING = {
     "celigo.py",
     "embedded.py",
     "env.py",
+    "middleware.py",
     "settings.py",
     "tasks.py",
     "urls.py",

@@ -126,3 +126,13 @@ def test_it_serves_static_files_through_whitenoise(client):
 def test_an_all_digit_password_is_refused():
     with pytest.raises(ValidationError, match="entirely numeric"):
         validate_password("48207315926104")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["home", "error-list", "error-export", "overview-ageing"])
+def test_what_a_logged_in_person_receives_is_never_stored(client, admin_user, name):
+    client.force_login(admin_user)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= directives
