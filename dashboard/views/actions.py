@@ -9,13 +9,10 @@ confirmation where a mistake would be costly, and show the outcome. The access l
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +21,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 import celigo_api
-from dashboard.access import can_act, get_error_for_user, visible_batches, visible_errors
+from dashboard.access import get_error_for_user, visible_batches, visible_errors
 from dashboard.actions.retry_data import do_edit_retry_data, retry_data_diff
 from dashboard.models import (
     CELIGO_ACTIONS,
@@ -37,6 +34,7 @@ from dashboard.models import (
 )
 from dashboard.outbox.request import cancel_batch, clean_params, request_action
 from dashboard.outbox.selection import ActionRejected, validate_filter
+from dashboard.views.guards import act_required
 from dashboard.views.paging import page_number
 
 # Celigo actions on more errors than this ask "Resolve 37,412 errors in Celigo?" first.
@@ -52,16 +50,6 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 # What the page does when a polled batch finishes: reload the list's rows, or reload the whole page.
 AFTER_FINISH = {"results", "refresh"}
-
-
-def act_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can_act(request.user):
-            raise PermissionDenied("Acting on errors needs the triager role.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def is_htmx(request: HttpRequest) -> bool:

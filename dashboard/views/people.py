@@ -8,8 +8,6 @@ needs no login. Every change goes through ``actions/people.py``, which guards an
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
@@ -20,7 +18,6 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.contrib.auth.views import PasswordResetConfirmView
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
@@ -31,7 +28,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard import audit
-from dashboard.access import MAX_PK, can_manage_people
+from dashboard.access import MAX_PK
 from dashboard.actions.people import (
     PersonChangeRejected,
     do_add_person,
@@ -44,20 +41,11 @@ from dashboard.actions.people import (
     mail_password_link,
 )
 from dashboard.models import AuditEvent, Profile, Role, Team, TeamMembership
+from dashboard.views.guards import manage_people_required
 
 PEOPLE_PAGE_SIZE = 50
 EVENTS_SHOWN = 20
 RESTRICTED_HELP = "Sees, counts, exports and acts on only their teams' errors (leads and admins never are)."
-
-
-def people_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can_manage_people(request.user):
-            raise PermissionDenied("Managing people needs the admin role.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 # --- Forms -------------------------------------------------------------------------------------------
@@ -134,7 +122,7 @@ def stored_role(person: Any) -> str:
 
 
 @require_GET
-@people_required
+@manage_people_required
 def people_list(request: HttpRequest) -> HttpResponse:
     people = (
         get_user_model()
@@ -178,7 +166,7 @@ def person_context(person: Any, form: PersonChangeForm) -> dict[str, Any]:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@people_required
+@manage_people_required
 def person_add(request: HttpRequest) -> HttpResponse:
     form = AddPersonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -192,7 +180,7 @@ def person_add(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@people_required
+@manage_people_required
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_person(pk)
     form = PersonChangeForm(request.POST if request.method == "POST" else None, person=person)
@@ -226,7 +214,7 @@ def apply_changes(actor: Any, person: Any, form: PersonChangeForm) -> bool:
 
 @never_cache
 @require_POST
-@people_required
+@manage_people_required
 def person_password_link(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_person(pk)
     try:

@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min, Model, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -46,6 +44,7 @@ from dashboard.models import (
     Team,
     TeamRole,
 )
+from dashboard.views.guards import manage_teams_required
 from dashboard.views.paging import page_number
 
 TEAM_PAGE_SIZE = 100
@@ -62,16 +61,6 @@ SCOPE_RELATIONS = {
     "steps": ("account", "flow"),
 }
 OWNERSHIP_NOTE = "Changing ownership does not move errors already stored: only new errors are routed."
-
-
-def manage_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can_manage_teams(request.user):
-            raise PermissionDenied("Managing teams needs the lead role.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 # --- Forms -------------------------------------------------------------------------------------------
@@ -226,7 +215,7 @@ def management_context(team: Team, members: list[Any], owned: dict[str, list[Any
 
 
 @require_http_methods(["GET", "POST"])
-@manage_required
+@manage_teams_required
 def team_add(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
@@ -241,7 +230,7 @@ def team_add(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@manage_required
+@manage_teams_required
 def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
     initial = {"name": team.name, "description": team.description}
@@ -272,7 +261,7 @@ def change_team(
 
 
 @require_POST
-@manage_required
+@manage_teams_required
 def team_member_add(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
 
@@ -284,7 +273,7 @@ def team_member_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@manage_required
+@manage_teams_required
 def team_member_role(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
 
@@ -297,7 +286,7 @@ def team_member_role(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@manage_required
+@manage_teams_required
 def team_member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
 
@@ -309,7 +298,7 @@ def team_member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@manage_required
+@manage_teams_required
 def team_scopes(request: HttpRequest, pk: int) -> HttpResponse:
     team = get_object_or_404(Team, pk=pk)
 
@@ -325,7 +314,7 @@ def team_scopes(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@manage_required
+@manage_teams_required
 def team_scope_search(request: HttpRequest) -> HttpResponse:
     """Flows or steps whose name matches, to tick into a team's scopes form (an htmx partial)."""
     form = ScopeSearchForm(request.GET)
