@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Value
+
 from dashboard import timeline
 from dashboard.actions.assignment import do_set_team
 from dashboard.models import CeligoAccount, ErrorRecord, Step, Team
@@ -10,19 +12,23 @@ OWNERSHIP = timeline.SystemActor("ownership", "team ownership")
 
 
 def owning_team(account: CeligoAccount, step: Step) -> Team | None:
-    """The most specific owner: of the step, else its flow, else its integration, else the account."""
+    """The most specific owner: of the step, else its flow, else its integration, else the account.
+
+    One query finds it (and one more loads it): this runs for every page of new errors the sync stores.
+    """
     flow = step.flow
-    for scope in (
-        {"owned_steps": step.pk},
-        {"owned_flows": flow.pk},
-        {"owned_integrations": flow.integration_id} if flow.integration_id else None,
-        {"owned_accounts": account.pk},
-    ):
-        if scope is not None:
-            team = Team.objects.filter(**scope).order_by("pk").first()
-            if team is not None:
-                return team
-    return None
+    scopes = [
+        Team.owned_steps.through.objects.filter(step_id=step.pk),
+        Team.owned_flows.through.objects.filter(flow_id=flow.pk),
+        Team.owned_integrations.through.objects.filter(integration_id=flow.integration_id or 0),
+        Team.owned_accounts.through.objects.filter(celigoaccount_id=account.pk),
+    ]
+    owners = [
+        scope.annotate(specificity=Value(rank)).values_list("specificity", "team_id")
+        for rank, scope in enumerate(scopes)
+    ]
+    found = sorted(owners[0].union(*owners[1:], all=True))
+    return Team.objects.filter(pk=found[0][1]).first() if found else None
 
 
 def give_to_owning_team(account: CeligoAccount, step: Step, error_ids: list[str]) -> list[int]:
