@@ -71,4 +71,8 @@ SENTENCES: dict[str, Callable[[dict[str, Any], str, str], str]] = {
     ),
     AuditKind.MEMBER_REMOVED: lambda d, who, team: f"Removed {who} from{team}",
     AuditKind.SCOPES_CHANGED: _scopes_changed,
+    AuditKind.TOKEN_CREATED: lambda d, who, team: (
+        f"Created the {d.get('scope', '')} API token {d.get('prefix', '')} for {who}"
+    ),
+    AuditKind.TOKEN_REVOKED: lambda d, who, team: f"Revoked the API token {d.get('prefix', '')} of {who}",
 }

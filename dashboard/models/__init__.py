@@ -6,6 +6,7 @@ an ``ErrorRecord`` (assignee, team, tags, retry outcome, regression) is Error De
 
 from dashboard.models.accounts import AccountStatus, CeligoAccount, Region, TagVariant
 from dashboard.models.activity import Activity, ActivityKind
+from dashboard.models.api_tokens import ApiToken, TokenScope
 from dashboard.models.audit import AuditEvent, AuditKind
 from dashboard.models.errors import CeligoState, ErrorFingerprint, ErrorRecord, RetryOutcome, Tag
 from dashboard.models.outbox import (
@@ -34,6 +35,7 @@ __all__ = [
     "ActionKind",
     "Activity",
     "ActivityKind",
+    "ApiToken",
     "AuditEvent",
     "AuditKind",
     "BatchState",
@@ -61,5 +63,6 @@ __all__ = [
     "Team",
     "TeamMembership",
     "TeamRole",
+    "TokenScope",
     "WorkerHeartbeat",
 ]

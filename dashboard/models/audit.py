@@ -24,6 +24,8 @@ class AuditKind(models.TextChoices):
     MEMBER_REMOVED = "member_removed", "Member removed"
     MEMBER_ROLE_CHANGED = "member_role_changed", "Member's team role changed"
     SCOPES_CHANGED = "scopes_changed", "Owned scopes changed"
+    TOKEN_CREATED = "token_created", "API token created"
+    TOKEN_REVOKED = "token_revoked", "API token revoked"
 
 
 class AuditEvent(models.Model):
