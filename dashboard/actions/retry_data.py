@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import difflib
 import json
+from contextlib import ExitStack
 from typing import Any
 
+import celigo_api
 from celigo_api import CeligoClient
 from dashboard import timeline
-from dashboard.celigo import WEB_MAX_WAIT_SECONDS, client_for
-from dashboard.models import ActionBatch, ActionKind, ActivityKind, ErrorRecord
+from dashboard.celigo import web_client_for
+from dashboard.lib import jsontext
+from dashboard.models import ActionBatch, ActionKind, Activity, ActivityKind, ErrorRecord
 from dashboard.outbox.request import request_action
 from dashboard.outbox.selection import ActionRejected
 
@@ -40,29 +43,64 @@ def do_edit_retry_data(
     """
     if not error.retry_data_key:
         raise ActionRejected("retry data: this error has no retry data key; Celigo cannot retry it")
-    client = client or client_for(error.account, max_wait=WEB_MAX_WAIT_SECONDS)
-    current = client.get_retry_data(error.celigo_flow_id, error.celigo_step_id, error.retry_data_key)
-    if expected_before is not None and current.data != expected_before:
-        raise ActionRejected("retry data: it changed in Celigo since you opened it; reload and edit again")
-    diff = retry_data_diff(current.data, new_data)
-    if not diff:
-        raise ActionRejected("retry data: nothing changed")
-    client.put_retry_data(
-        error.celigo_flow_id, error.celigo_step_id, error.retry_data_key, current.with_data(new_data)
-    )
-    timeline.record(
-        [
-            timeline.entry(
-                error.pk,
-                ActivityKind.RETRY_DATA_EDITED,
-                actor=actor,
-                before=current.data,
-                after=new_data,
-                diff=diff,
-                retried=then_retry,
+    problem = jsontext.storable_problem(new_data)
+    if problem:
+        raise ActionRejected(f"retry data: contains {problem}, which cannot be stored or sent")
+    with ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(web_client_for(error.account))
+        current = client.get_retry_data(error.celigo_flow_id, error.celigo_step_id, error.retry_data_key)
+        if expected_before is not None and current.data != expected_before:
+            raise ActionRejected(
+                "retry data: it changed in Celigo since you opened it; reload and edit again"
             )
-        ]
-    )
+        diff = retry_data_diff(current.data, new_data)
+        if not diff:
+            raise ActionRejected("retry data: nothing changed")
+        # Written before the PUT, so an edit whose answer is lost (or whose process dies) is still on record.
+        edit = timeline.entry(
+            error.pk,
+            ActivityKind.RETRY_DATA_EDITED,
+            actor=actor,
+            before=current.data,
+            after=new_data,
+            diff=diff,
+            retried=False,
+            outcome=EditOutcome.PENDING,
+        )
+        timeline.record([edit])
+        try:
+            client.put_retry_data(
+                error.celigo_flow_id, error.celigo_step_id, error.retry_data_key, current.with_data(new_data)
+            )
+        except celigo_api.CeligoError as exc:
+            complete(
+                edit, EditOutcome.UNKNOWN if answer_lost(exc) else EditOutcome.REFUSED, reason=str(exc)[:300]
+            )
+            raise
+    complete(edit, EditOutcome.SAVED, retried=then_retry)
     if not then_retry or isinstance(actor, timeline.SystemActor) or actor is None:
         return diff, None
     return diff, request_action(actor, ActionKind.RETRY, error_ids=[error.pk])
+
+
+class EditOutcome:
+    """What became of a retry-data edit: ``pending`` until Celigo answers the PUT."""
+
+    PENDING = "pending"
+    SAVED = "saved"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"
+
+
+def answer_lost(exc: celigo_api.CeligoError) -> bool:
+    """Celigo may have saved the data: the request left but no answer came, or a gateway failed."""
+    if isinstance(exc, celigo_api.ConnectionFailed):
+        return exc.request_sent
+    return isinstance(exc, (celigo_api.ServerError, celigo_api.MalformedResponse))
+
+
+def complete(edit: Activity, outcome: str, **data: object) -> None:
+    """Fill in the outcome of the pending entry: the one change a timeline entry ever receives."""
+    edit.data = {**edit.data, **data, "outcome": outcome}
+    Activity.objects.filter(pk=edit.pk).update(data=edit.data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from collections.abc import Iterable, Iterator
@@ -20,6 +21,15 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def primed(items: Iterator[T]) -> Iterator[T]:
+    """``items``, with its first item read now: whatever fails in getting started fails here, not later."""
+    try:
+        first = next(items)
+    except StopIteration:
+        return iter(())
+    return itertools.chain((first,), items)
 
 
 def prefetched(batches: Iterator[T], depth: int = 2) -> Iterator[T]:

@@ -8,7 +8,7 @@ shows (or a 400 in the API), never an exception.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_filters
@@ -170,6 +170,32 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*ordering, "-id" if descending else "id")
 
 
+# Times outside these years are no error's: refused with a form error before they reach a query, where
+# 0001-01-01T00:00:00+01:00 (a year 0 in UTC) or 9999-12-31T23:59:59-05:00 (a year 10000) cannot be written.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+class BoundedIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            in_range = EARLIEST <= moment.astimezone(UTC) < LATEST
+        except OverflowError:
+            in_range = False
+        if not in_range:
+            raise forms.ValidationError(
+                f"Use a time between {EARLIEST.year} and {LATEST.year - 1}.", code="out_of_range"
+            )
+        return moment
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
 class ErrorFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -196,11 +222,11 @@ class ErrorFilter(django_filters.FilterSet):
     team = TeamFilter(max_length=20)
     tag = django_filters.CharFilter(field_name="tags__name", max_length=60)
     occurred = Period(field_name="occurred_at", label="Occurred")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = BoundedIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = BoundedIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     resolved = Period(field_name="resolved_at", label="Resolved")
-    resolved_after = django_filters.IsoDateTimeFilter(field_name="resolved_at", lookup_expr="gte")
-    resolved_before = django_filters.IsoDateTimeFilter(field_name="resolved_at", lookup_expr="lt")
+    resolved_after = BoundedIsoDateTimeFilter(field_name="resolved_at", lookup_expr="gte")
+    resolved_before = BoundedIsoDateTimeFilter(field_name="resolved_at", lookup_expr="lt")
     regression = django_filters.BooleanFilter(field_name="regression_of", lookup_expr="isnull", exclude=True)
     retry_outcome = django_filters.ChoiceFilter(
         choices=[c for c in RetryOutcome.choices if c[0]], empty_label="Any retry outcome"

@@ -14,7 +14,8 @@ resolve_requested         ``batch``
 retry_requested           ``batch``, ``job_id`` when Celigo gave one
 retry_succeeded           —
 retry_failed              ``new_error`` (on the retried error) or ``retry_of`` (on the new one)
-retry_data_edited         ``before``, ``after``, ``diff``, ``retried``
+retry_data_edited         ``before``, ``after``, ``diff``, ``retried``, ``outcome`` (pending, saved, refused,
+                          unknown; absent: saved) and ``reason`` when Celigo refused or did not answer
 regression                ``regression_of``, ``assigned_to``
 action_failed             ``batch``, ``action`` (its label), ``reason``
 ========================  =====================================================================
@@ -45,6 +46,18 @@ def _retry_failed(data: dict[str, Any]) -> str:
     return "This error is the failed retry of an earlier one"
 
 
+def _retry_data_edited(data: dict[str, Any]) -> str:
+    outcome = data.get("outcome", "saved")
+    check = "reload the data to see whether it was saved"
+    if outcome == "pending":
+        return f"Retry data edit sent to Celigo; no answer was recorded: {check}"
+    if outcome == "unknown":
+        return f"Retry data edit sent to Celigo, but its answer was lost: {check}"
+    if outcome == "refused":
+        return f"Celigo refused a retry data edit: {data.get('reason', '')}"
+    return "Retry data edited" + (" and retried" if data.get("retried") else "")
+
+
 SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
     ActivityKind.RESOLVED_IN_CELIGO: lambda d: f"Resolved in Celigo by {d.get('resolved_by') or 'someone'}",
     ActivityKind.REOPENED_IN_CELIGO: lambda d: "Listed as open in Celigo again",
@@ -58,9 +71,7 @@ SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
     ActivityKind.RETRY_REQUESTED: lambda d: "Retry sent to Celigo",
     ActivityKind.RETRY_SUCCEEDED: lambda d: "The retry succeeded: Celigo resolved the error automatically",
     ActivityKind.RETRY_FAILED: _retry_failed,
-    ActivityKind.RETRY_DATA_EDITED: lambda d: (
-        "Retry data edited" + (" and retried" if d.get("retried") else "")
-    ),
+    ActivityKind.RETRY_DATA_EDITED: _retry_data_edited,
     ActivityKind.REGRESSION: lambda d: "Regression: this repeats an error that was resolved",
     ActivityKind.ACTION_FAILED: lambda d: f"{d.get('action', 'Action')} failed: {d.get('reason', '')}",
 }

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 import celigo_api
 from dashboard.access import get_error_for_user, visible_batches, visible_errors
 from dashboard.actions.retry_data import do_edit_retry_data, retry_data_diff
+from dashboard.lib import jsontext
 from dashboard.models import (
     CELIGO_ACTIONS,
     ActionBatch,
@@ -35,7 +36,7 @@ from dashboard.models import (
 from dashboard.outbox.request import cancel_batch, clean_params, request_action
 from dashboard.outbox.selection import ActionRejected, validate_filter
 from dashboard.views.guards import act_required
-from dashboard.views.paging import page_number
+from dashboard.views.paging import optional_id, page_number
 
 # Celigo actions on more errors than this ask "Resolve 37,412 errors in Celigo?" first.
 CONFIRM_ABOVE = 10
@@ -75,10 +76,10 @@ def bulk_selection(post: QueryDict) -> dict[str, Any]:
     """Either every error the list's filter matches, or the checked rows."""
     if post.get("select_all") == "1":
         return {"filter_query": post.get("filter", "")}
-    ids = [value for value in post.getlist("ids") if value.isdigit()]
+    ids = [pk for pk in map(optional_id, post.getlist("ids")) if pk is not None]
     if not ids:
         raise ActionRejected("selection: select at least one error")
-    return {"error_ids": [int(value) for value in ids]}
+    return {"error_ids": ids}
 
 
 def selection_count(user: Any, selection: dict[str, Any]) -> int:
@@ -162,9 +163,13 @@ def error_action(request: HttpRequest, pk: int) -> HttpResponse:
 
 def parse_json(text: str, what: str) -> Any:
     try:
-        return json.loads(text)
+        value = jsontext.loads(text)
     except ValueError as exc:
         raise ActionRejected(f"{what}: not valid JSON ({exc})") from None
+    problem = jsontext.storable_problem(value)
+    if problem:
+        raise ActionRejected(f"{what}: contains {problem}, which cannot be stored or sent")
+    return value
 
 
 def editor_context(error: ErrorRecord, text: str, before: str, problem: str = "") -> dict[str, Any]:

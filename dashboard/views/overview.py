@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from dashboard.access import scope_key, visible_errors, visible_flow_jobs
 from dashboard.queries import overview as queries
+from dashboard.views.paging import optional_id
 
 # Seconds between refreshes while the tab is visible; static/js/overview.js stretches it when hidden.
 REFRESH_SECONDS = 15
@@ -68,17 +69,10 @@ def overview_drill(request: HttpRequest) -> HttpResponse:
     level = request.GET.get("level", "account")
     if level not in queries.DRILL_LEVELS:
         raise Http404("unknown level")
-    parent = _optional_int(request.GET.get("parent"))
-    account = _optional_int(request.GET.get("account"))
+    parent = optional_id(request.GET.get("parent"))
+    account = optional_id(request.GET.get("account"))
     if level != "account" and parent is None and not (level == "flow" and account is not None):
         raise Http404("a parent is required")
     rows = queries.drill_down(visible_errors(request.user), level, parent, account)
     context = {"rows": rows, "level": level, "account": account if level != "integration" else parent}
     return render(request, "overview/partials/drill.html", context)
-
-
-def _optional_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        raise Http404("not a number") from None
