@@ -6,6 +6,9 @@ Runs against a generated simulator account (default: 20 integrations x 20 flows 
 * ``no_change_cycle_calls`` — Celigo calls of an incremental sync in which nothing changed, against the
   budget (integrations + 2) and a naive poll of every step's open list (one call per step, at least);
 * ``after_100_new_errors_in_10_steps_calls`` — calls of the next incremental sync after that change;
+* ``after_100_new_errors_20_resolved_*`` — then 100 new errors in 10 other steps, of which the 20 newest
+  (2 per step) are resolved before the sync: the sync's calls, the new rows it recorded, and how many of
+  them it recorded as resolved (goal: 100 and 20);
 * ``ingest`` — first-sync rows/s (HTTP from the simulator included) against a raw psycopg
   ``INSERT … ON CONFLICT DO UPDATE`` of the same rows into the same (emptied) table, in batches of 1,000
   (goal: ratio ≥ 0.5);
@@ -157,14 +160,33 @@ def child(base_url: str, steps: list[str]) -> None:
         out["steps"] = Step.objects.count()
         chosen = list(Step.objects.filter(account=account).select_related("flow").order_by("pk")[:10])
         for step in chosen:
-            body = json.dumps({"flowId": step.flow.celigo_id, "stepId": step.celigo_id, "count": 10}).encode()
-            request = urllib.request.Request(base_url + "/__sim__/errors", data=body, method="POST")  # noqa: S310
-            urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
+            control(
+                base_url, "errors", {"flowId": step.flow.celigo_id, "stepId": step.celigo_id, "count": 10}
+            )
         changed = sync_account(account, full=False, client=client())
         out["after_100_new_errors_in_10_steps_calls"] = changed.api_calls
         out["after_100_new_errors_new_rows"] = changed.errors_new
+        # Ten other steps get 10 new errors each; the 2 newest of each are resolved again before the sync,
+        # so their steps' open counts rise by 8 and nothing but the resolved lists shows the other 20.
+        for step in Step.objects.filter(account=account).select_related("flow").order_by("pk")[10:20]:
+            target = {"flowId": step.flow.celigo_id, "stepId": step.celigo_id}
+            control(base_url, "errors", {**target, "count": 10})
+            control(base_url, "resolve", {**target, "newest": 2})
+        births = sync_account(account, full=False, client=client())
+        out["after_100_new_errors_20_resolved_calls"] = births.api_calls
+        out["after_100_new_errors_20_resolved_rows_recorded"] = births.errors_new
+        out["after_100_new_errors_20_resolved_recorded_resolved"] = ErrorRecord.objects.filter(
+            account=account, status="resolved", first_seen_at__gte=births.started_at
+        ).count()
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
+
+
+def control(base_url: str, name: str, body: dict[str, object]) -> None:
+    """POST to the simulator's control API (``/__sim__/errors``, ``/__sim__/resolve``)."""
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(f"{base_url}/__sim__/{name}", data=data, method="POST")  # noqa: S310
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
 
 
 def raw_insert_rate(database_url: str) -> float:
@@ -241,6 +263,13 @@ def main() -> None:
                     naive_poll_calls_at_least=steps_count,
                     after_100_new_errors_in_10_steps_calls=measured["after_100_new_errors_in_10_steps_calls"],
                     after_100_new_errors_new_rows=measured["after_100_new_errors_new_rows"],
+                    after_100_new_errors_20_resolved_calls=measured["after_100_new_errors_20_resolved_calls"],
+                    after_100_new_errors_20_resolved_rows_recorded=measured[
+                        "after_100_new_errors_20_resolved_rows_recorded"
+                    ],
+                    after_100_new_errors_20_resolved_recorded_resolved=measured[
+                        "after_100_new_errors_20_resolved_recorded_resolved"
+                    ],
                     ingest={
                         "rows": measured["rows"],
                         "first_sync_seconds": round(float(measured["first_sync_seconds"]), 2),

@@ -8,6 +8,8 @@ prefix, and is not counted in the request statistics nor subject to faults or th
 * ``GET  /__sim__/accounts`` — names, tokens, regions and base URLs
 * ``POST /__sim__/errors`` — ``{"flowId", "stepId", "count"?, "traceKey"?, "fields"?, "token"?}``
   adds open errors
+* ``POST /__sim__/resolve`` — ``{"flowId", "stepId", "errorIds"? | "newest"?, "by"?, "token"?}`` resolves the
+  given open errors, or the ``newest`` open ones (just added ones first), as a user or ``"auto"``
 * ``GET|PUT /__sim__/faults`` — ``{"spec": "500=0.05,reset=0.01"}`` or FaultSpec field names
 * ``POST /__sim__/revoke`` — ``{"token": "..."}`` makes a token answer 401
 * ``GET|POST /__sim__/clock`` — ``{"advance": seconds}`` moves the simulated clock forward
@@ -23,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 from .clock import iso_ms
 from .config import FaultSpec
+from .errors import ErrorFilter
 from .world import NotFound
 
 if TYPE_CHECKING:
@@ -96,6 +99,20 @@ class ControlApp:
                     )
                 )
         return _json({"errors": created}, 201)
+
+    def post_resolve(self, body: dict[str, Any]) -> Response:
+        token = body.get("token", self.app.accounts[0].token)
+        world = next(a for a in self.app.accounts if a.token == token).world
+        flow_id, step_id = body["flowId"], body["stepId"]
+        with world.lock:
+            if "errorIds" in body:
+                ids = [str(i) for i in body["errorIds"]]
+            else:
+                rows, _ = world.error_page(flow_id, step_id, False, ErrorFilter(), None, int(body["newest"]))
+                ids = [str(row["errorId"]) for row in rows]
+            by = body.get("by") or world.users_who_resolve()[0]
+            resolved = world.resolve(flow_id, step_id, ids, by=by)
+        return _json({"resolved": resolved, "errorIds": ids})
 
     def get_faults(self, body: dict[str, Any]) -> Response:
         return _json(self.app.faults.spec.as_dict())

@@ -74,3 +74,35 @@ def record_changes(
     if retried_ok:
         ErrorRecord.objects.filter(pk__in=retried_ok).update(retry_outcome=RetryOutcome.SUCCEEDED)
     timeline.record(entries)
+
+
+def record_opened_and_closed(
+    account_id: int,
+    flow_id: str,
+    step_id: str,
+    rows: dict[str, Row],
+    error_ids: list[str],
+    now: datetime,
+    counters: RunCounters,
+) -> None:
+    """Errors first seen in the resolved list by an incremental pull opened and closed since the last one:
+    their timelines say who closed them, as for an error we saw open (docs/architecture.md "Sync
+    semantics")."""
+    found = ErrorRecord.objects.filter(
+        account_id=account_id, celigo_flow_id=flow_id, celigo_step_id=step_id, error_id__in=error_ids
+    ).values_list("error_id", "pk")
+    entries = []
+    for error_id, pk in found:
+        row = rows[error_id]
+        resolved_at = row["resolved_at"]
+        entries.append(
+            timeline.entry(
+                pk,
+                ActivityKind.RESOLVED_IN_CELIGO,
+                at=now,
+                resolved_by=row["resolved_by"],
+                resolved_at=resolved_at.isoformat() if resolved_at else None,
+            )
+        )
+    counters.closed += len(entries)
+    timeline.record(entries)

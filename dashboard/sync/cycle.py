@@ -8,9 +8,9 @@ from datetime import datetime
 
 from celigo_api import STANDALONE_INTEGRATION_ID, NotFound
 from dashboard.lib.text import clean_text
-from dashboard.models import ErrorRecord, Flow, Integration, Step
+from dashboard.models import ErrorRecord, Flow, Integration, Step, SyncOutcome, SyncRun
 from dashboard.sync.context import SyncContext
-from dashboard.sync.jobs import refresh_jobs
+from dashboard.sync.jobs import read_jobs, store_jobs
 from dashboard.sync.metadata import refresh_metadata
 from dashboard.sync.step import StepPull
 
@@ -32,18 +32,67 @@ class SyncCycle:
         self.integrations: dict[str, Integration] = {
             i.celigo_id: i for i in Integration.objects.filter(account=self.account)
         }
+        self.previous_sync: datetime | None = None
 
     def run(self) -> None:
         context = self.context
         if context.full or self.account.metadata_due(context.started):
             refresh_metadata(context, self.integrations, self.flows)
+        # Recent runs are read first and stored last. A run's error count includes errors that opened and
+        # closed before we looked, which no summary shows (docs/architecture.md "Sync semantics"). Read
+        # before the summaries, no error falls between the two reads; stored after the walk, a killed sync
+        # counts the same runs again next time.
+        jobs, unseen = read_jobs(context)
         if context.full:
             self.reconcile_all_steps()
             self.mark_expired()
         else:
-            for flow, num_error, last_error_at in self.changed_flows():
-                self.sync_flow(flow, num_error, last_error_at)
-        refresh_jobs(context, self.flows)
+            self.walk(unseen)
+        store_jobs(context, self.flows, jobs)
+
+    def walk(self, unseen: dict[str, int]) -> None:
+        """Incremental: ``unseen``: per flow, how many errors its runs filed that we have not counted."""
+        self.previous_sync = self.previous_sync_start()
+        walked: set[str] = set()
+        for flow, num_error, last_error_at in list(self.changed_flows()):
+            found, pulled = self.sync_flow(flow, num_error, last_error_at)
+            self.recheck(flow, unseen.get(flow.celigo_id, 0) - found, pulled)
+            walked.add(flow.celigo_id)
+        for flow_id, count in sorted(unseen.items()):
+            if flow_id not in walked:
+                self.recheck(self.flows.get(flow_id) or self.placeholder_flow(flow_id), count, set())
+
+    def recheck(self, flow: Flow, missing: int, pulled: set[str]) -> None:
+        """Read the resolved lists of a flow's other steps until its runs' errors are all found.
+
+        When the flow's runs filed more errors than the walk found, the others opened and closed in steps
+        whose count and ``lastErrorAt`` did not move. One call per step, only in such a flow.
+        """
+        if missing <= 0 or flow.deleted_in_celigo:
+            return
+        steps = list(Step.objects.filter(flow=flow).exclude(celigo_id__in=pulled).order_by("pk"))
+        try:
+            if not steps and not pulled:  # a flow the metadata does not know yet
+                rows = self.client.flow_error_summary(flow.celigo_id)
+                steps = [self.placeholder_step(flow, row.step_id) for row in rows]
+            for step in steps:
+                if missing <= 0:
+                    break
+                missing -= self.pull(
+                    step, step.summary_num_error, step.summary_last_error_at, open_list=False
+                )
+        except NotFound as exc:  # deleted since it ran
+            self.counters.note(f"flow {flow.celigo_id}: not found in Celigo ({exc})"[:300])
+
+    def previous_sync_start(self) -> datetime | None:
+        """When the account's last successful sync started (a bound for steps never read since)."""
+        return (
+            SyncRun.objects.filter(account=self.account, outcome=SyncOutcome.SUCCEEDED)
+            .exclude(pk=self.context.run.pk)
+            .order_by("-started_at")
+            .values_list("started_at", flat=True)
+            .first()
+        )
 
     def changed_flows(self) -> Iterator[tuple[Flow, int, datetime | None]]:
         """Flows whose integration-summary row differs from the one applied last time (§2.1)."""
@@ -87,8 +136,11 @@ class SyncCycle:
                     )
         return reported
 
-    def sync_flow(self, flow: Flow, num_error: int, last_error_at: datetime | None) -> None:
-        """Pull the steps of one changed flow whose counts changed, then record the flow's summary."""
+    def sync_flow(self, flow: Flow, num_error: int, last_error_at: datetime | None) -> tuple[int, set[str]]:
+        """Pull the steps of one changed flow whose counts changed, then record the flow's summary.
+
+        Returns how many errors were new to us and which steps were pulled.
+        """
         rows = self.client.flow_error_summary(flow.celigo_id)
         steps = {s.celigo_id: s for s in Step.objects.filter(flow=flow)}
         reported = {row.step_id: (row.num_error, row.last_error_at) for row in rows}
@@ -98,6 +150,7 @@ class SyncCycle:
             self.counters.note(f"flow {flow.celigo_id}: empty step summary, pulling all steps")
             for step_id in steps:
                 reported.setdefault(step_id, (-1, None))
+        found, pulled = 0, set()
         for step_id, (step_errors, step_last) in reported.items():
             step = steps.get(step_id) or self.placeholder_step(flow, step_id)
             if (
@@ -105,13 +158,24 @@ class SyncCycle:
                 or step.summary_num_error != step_errors
                 or step.summary_last_error_at != step_last
             ):
-                StepPull(self.context, step, max(step_errors, 0), step_last).run()
+                found += self.pull(step, max(step_errors, 0), step_last)
+                pulled.add(step.celigo_id)
         for step in steps.values():
             if step.celigo_id not in reported and step.summary_num_error:
-                StepPull(self.context, step, 0, None).run()
+                found += self.pull(step, 0, None)
+                pulled.add(step.celigo_id)
         flow.summary_num_error = num_error
         flow.summary_last_error_at = last_error_at
         flow.save(update_fields=["summary_num_error", "summary_last_error_at"])
+        return found, pulled
+
+    def pull(self, step: Step, expected_open: int, last: datetime | None, *, open_list: bool = True) -> int:
+        """Pull one step incrementally; returns how many of its errors were new to us."""
+        pull = StepPull(
+            self.context, step, expected_open, last, open_list=open_list, previous_sync=self.previous_sync
+        )
+        pull.run()
+        return pull.counters.new
 
     def reconcile_all_steps(self) -> None:
         """Full reconcile: every known step's open list from the start and its resolved list."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import islice
 
+from celigo_api import Job
 from dashboard.lib.text import clean_json, clean_text
 from dashboard.models import Flow, FlowJob
 from dashboard.sync.context import SyncContext
@@ -13,19 +15,42 @@ FIRST_JOBS_WINDOW = timedelta(days=1)
 MAX_JOBS_PER_CYCLE = 2000
 
 
-def refresh_jobs(context: SyncContext, flows: dict[str, Flow]) -> None:
+def read_jobs(context: SyncContext) -> tuple[list[Job], dict[str, int]]:
+    """The recent flow runs, and per flow how many errors they filed that we have not counted yet.
+
+    A run's ``numError`` counts every error it filed (§3.4), including one resolved before we looked,
+    which the error summaries do not show (docs/architecture.md "Sync semantics"). Nothing is stored here:
+    :func:`store_jobs` runs after the flows are synced, so a sync killed between the two counts them again.
+    """
     account = context.account
     watermark = account.jobs_watermark
     since = (watermark - JOBS_OVERLAP) if watermark else (context.started - FIRST_JOBS_WINDOW)
+    jobs = [
+        job
+        for job in islice(context.client.iter_jobs(createdAt_gte=since, type="flow"), MAX_JOBS_PER_CYCLE)
+        if job.id
+    ]
+    ids = [clean_text(job.id, 64) for job in jobs]
+    counted = dict(
+        FlowJob.objects.filter(account=account, celigo_id__in=ids).values_list("celigo_id", "num_error")
+    )
+    unseen: dict[str, int] = {}
+    for job, celigo_id in zip(jobs, ids, strict=True):
+        filed = (job.num_error or 0) - counted.get(celigo_id, 0)
+        if job.flow_id and filed > 0:
+            flow_id = clean_text(job.flow_id, 64)
+            unseen[flow_id] = unseen.get(flow_id, 0) + filed
+    return jobs, unseen
+
+
+def store_jobs(context: SyncContext, flows: dict[str, Flow], jobs: list[Job]) -> None:
+    account = context.account
+    watermark = account.jobs_watermark
     newest = watermark
-    for count, job in enumerate(context.client.iter_jobs(createdAt_gte=since, type="flow")):
-        if count >= MAX_JOBS_PER_CYCLE:
-            break
-        if not job.id:
-            continue
+    for job in jobs:
         FlowJob.objects.update_or_create(
             account=account,
-            celigo_id=job.id,
+            celigo_id=clean_text(job.id, 64),
             defaults={
                 "flow": flows.get(job.flow_id or ""),
                 "flow_celigo_id": clean_text(job.flow_id, 64),

@@ -1,4 +1,4 @@
-"""Pulling one flow step: its open list since the watermark, its resolved list when errors left, purges."""
+"""Pulling one flow step: its open list since the watermark, its resolved list since the last read, purges."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from celigo_api import NotFound, StepError
 from dashboard import routing, timeline
 from dashboard.lib.iterables import chunked, prefetched
 from dashboard.models import ActivityKind, CeligoState, ErrorRecord, RetryOutcome, Step
-from dashboard.sync.changes import existing_rows, record_changes
+from dashboard.sync.changes import existing_rows, record_changes, record_opened_and_closed
 from dashboard.sync.context import SyncContext
 from dashboard.sync.ingest import (
     UPSERT_BATCH,
@@ -40,6 +40,8 @@ class StepPull:
         last_error_at: datetime | None,
         *,
         full: bool = False,
+        open_list: bool = True,
+        previous_sync: datetime | None = None,
     ) -> None:
         self.context = context
         self.account = context.account
@@ -47,6 +49,10 @@ class StepPull:
         self.expected_open = expected_open
         self.last_error_at = last_error_at
         self.full = full
+        # False when only the resolved list can have changed (docs/architecture.md "Sync semantics").
+        self.open_list = open_list
+        # When the last sync that ended well started: the bound for a step never read since then.
+        self.previous_sync = previous_sync
         self.counters = context.counters()
         # A step without rows (an account's first sync) needs no lookup of existing rows page by page.
         self.fresh = False
@@ -75,7 +81,10 @@ class StepPull:
             account=self.account, celigo_flow_id=step.flow.celigo_id, celigo_step_id=step.celigo_id
         ).exists()
         since = None if full or step.open_watermark is None else step.open_watermark - OVERLAP
-        seen_open, newest_open = self.pull_list(CeligoState.OPEN, since, step.open_watermark)
+        seen_open: set[str] = set()
+        newest_open = step.open_watermark
+        if self.open_list:
+            seen_open, newest_open = self.pull_list(CeligoState.OPEN, since, step.open_watermark)
         local_open = ErrorRecord.objects.filter(step=step, status=CeligoState.OPEN, purged=False)
         # Errors we retried lately may have left Celigo's open list for its Retries tab (docs/celigo-api.md
         # §2.8, INFERRED); they are neither resolved nor purged until the retry job ends.
@@ -83,12 +92,12 @@ class StepPull:
             retry_outcome=RetryOutcome.PENDING, retried_at__gte=self.context.started - RETRY_IN_FLIGHT
         )
         newest_resolved = step.resolved_watermark
-        if full or local_open.count() > self.expected_open:
-            # Some errors left the open list: the resolved list says who closed them (§2.5). A full
-            # reconcile reads it from the start, so resolved rows Celigo has forgotten show up too.
-            resolved_since = (
-                None if full or step.resolved_watermark is None else step.resolved_watermark - OVERLAP
-            )
+        left = not full and local_open.count() > self.expected_open
+        resolved_since = self.resolved_since(left)
+        if full or left or resolved_since is not None:
+            # The resolved list says who closed the errors that left the open list (§2.5), and holds the
+            # errors that opened and closed since the last read, which no count shows. A full reconcile
+            # reads it from the start, so resolved rows Celigo has forgotten show up too.
             seen_resolved, newest_resolved = self.pull_list(
                 CeligoState.RESOLVED, resolved_since, step.resolved_watermark
             )
@@ -118,6 +127,22 @@ class StepPull:
                 "summary_last_error_at",
             ]
         )
+
+    def resolved_since(self, left: bool) -> datetime | None:
+        """Where this pull reads the resolved list from; ``None`` with ``left`` means from the start.
+
+        Every incremental pull reads it, because an error that opened and closed since the last read
+        changes neither count nor ``lastErrorAt`` (docs/architecture.md "Sync semantics"). The resolved
+        watermark bounds it; a step without one was last read no later than the previous good sync.
+        """
+        step = self.step
+        if self.full:
+            return None
+        if step.resolved_watermark is not None:
+            return step.resolved_watermark - OVERLAP
+        if left or self.previous_sync is None:
+            return None  # from the start, only when ``left``; an account's first sync reads nothing
+        return self.previous_sync - OVERLAP
 
     def pull_list(
         self, state: str, since: datetime | None, watermark: datetime | None
@@ -159,6 +184,10 @@ class StepPull:
         new_ids = [error_id for error_id in stored if error_id not in existing]
         if state == CeligoState.OPEN and new_ids:
             routing.on_new_errors(self.account, step, new_ids, now=now)
+        elif new_ids and not self.full:
+            record_opened_and_closed(
+                self.account.pk, step.flow.celigo_id, step.celigo_id, rows, new_ids, now, self.counters
+            )
         return stored
 
     def mark_purged(self, ids: list[int]) -> None:

@@ -167,7 +167,8 @@ def test_it_pulls_only_the_changed_step_after_new_errors(celigo_simulator):
     assert run.errors_new == 5
     assert run.steps_pulled == 1
     integrations = Integration.objects.filter(account=account).count()
-    assert run.api_calls <= integrations + 2 + 1 + 1  # + the flow's step summary + one page
+    # + the flow's step summary, one open page and one resolved page (errors may open and close unseen)
+    assert run.api_calls <= integrations + 2 + 1 + 1 + 1
     assert stored(account) == celigo_truth(sim)
 
 
