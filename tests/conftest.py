@@ -69,7 +69,12 @@ def _collected_static(django_db_blocker) -> None:
     root = Path(settings.STATIC_ROOT)
     root.parent.mkdir(parents=True, exist_ok=True)
     manifest = root / "staticfiles.json"
-    sources = [p for d in settings.STATICFILES_DIRS for p in Path(d).rglob("*") if p.is_file()]
+    from django.apps import apps
+
+    # Our static/ and every installed app's (Swagger UI comes with drf-spectacular-sidecar).
+    folders = [Path(d) for d in settings.STATICFILES_DIRS]
+    folders += [Path(config.path) / "static" for config in apps.get_app_configs()]
+    sources = [p for d in folders if d.is_dir() for p in d.rglob("*") if p.is_file()]
     newest_source = max(p.stat().st_mtime for p in sources)
     # pytest-xdist workers start together: one collects while the others wait, then find it done.
     with open(root.parent / "collectstatic.lock", "w") as lock:

@@ -24,6 +24,7 @@ from django.http import Http404
 from dashboard.models import (
     ROLE_RANK,
     ActionBatch,
+    ApiToken,
     ErrorRecord,
     FlowJob,
     Profile,
@@ -174,3 +175,12 @@ def visible_saved_views(user: User | None) -> QuerySet[SavedView]:
     if has_role(user, Role.LEAD):
         return SavedView.objects.all()
     return SavedView.objects.filter(Q(owner_id=user.pk) | Q(shared=True))
+
+
+def visible_api_tokens(user: User | None) -> QuerySet[ApiToken]:
+    """A person's own API tokens; admins see everyone's (they manage other people's tokens)."""
+    if user is None or not is_member(user):
+        return ApiToken.objects.none()
+    if has_role(user, Role.ADMIN):
+        return ApiToken.objects.all()
+    return ApiToken.objects.filter(user_id=user.pk or 0)

@@ -1,0 +1,192 @@
+"""``/api/v1/errors/``: the error list and one error, its timeline, retry data and HTTP log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+import celigo_api
+from dashboard import access, timeline
+from dashboard.actions.retry_data import do_edit_retry_data
+from dashboard.api.pagination import KeysetCursorPagination, paginated
+from dashboard.api.problems import celigo_problem, rejected
+from dashboard.celigo import WEB_MAX_WAIT_SECONDS, client_for
+from dashboard.models import Activity, ErrorRecord, Tag
+from dashboard.outbox.selection import ActionRejected
+from dashboard.queries.filters import ErrorFilter
+
+CELIGO_TIMEOUT_SECONDS = 10.0
+PK_PATTERN = r"[0-9]{1,18}"
+
+
+class ErrorSerializer(serializers.ModelSerializer[ErrorRecord]):
+    """The fields of docs/api.md "Errors"; ``account``, ``assignee`` and ``team`` are ids, as filters take."""
+
+    flow_id = serializers.CharField(source="celigo_flow_id")
+    step_id = serializers.CharField(source="celigo_step_id")
+    integration_id = serializers.SerializerMethodField()
+    flow_name = serializers.SerializerMethodField()
+    step_name = serializers.SerializerMethodField()
+    tags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ErrorRecord
+        fields = [
+            "id", "account", "flow_id", "step_id", "error_id", "integration_id", "flow_name", "step_name",
+            "occurred_at", "source", "code", "message", "classification", "trace_key", "retry_data_key",
+            "flow_job_id", "status", "assignee", "team", "tags", "resolved_at", "resolved_by",
+            "first_seen_at", "last_seen_at", "purged",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_integration_id(self, error: ErrorRecord) -> str | None:
+        return error.integration.celigo_id if error.integration else None
+
+    def get_flow_name(self, error: ErrorRecord) -> str | None:
+        return error.flow.name if error.flow else None
+
+    def get_step_name(self, error: ErrorRecord) -> str | None:
+        return error.step.name if error.step else None
+
+    def get_tags(self, error: ErrorRecord) -> list[str]:
+        return sorted(tag.name for tag in error.tags.all())
+
+
+class ErrorDetailSerializer(ErrorSerializer):
+    class Meta(ErrorSerializer.Meta):
+        fields = [
+            *ErrorSerializer.Meta.fields,
+            "fingerprint", "retry_outcome", "retried_at", "retry_of", "regression_of", "retriable",
+            "purge_at", "raw",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ActivitySerializer(serializers.ModelSerializer[Activity]):
+    text = serializers.SerializerMethodField(help_text="The entry as a sentence, as the timeline shows it.")
+
+    class Meta:
+        model = Activity
+        fields = ["id", "kind", "actor", "created_at", "text", "data"]
+        read_only_fields = fields
+
+    def get_text(self, activity: Activity) -> str:
+        return timeline.describe(activity)
+
+
+class RetryDataSerializer(serializers.Serializer[Any]):
+    data = serializers.JSONField(help_text="The failed record, as Celigo will send it again.")  # type: ignore[assignment]
+    expected_before = serializers.JSONField(
+        required=False,
+        write_only=True,
+        help_text="The data you edited; if Celigo's copy differs now, nothing is written (400).",
+    )
+    retry = serializers.BooleanField(default=False, write_only=True, help_text="Queue a retry afterwards.")
+
+
+def error_queryset(user: Any) -> QuerySet[ErrorRecord]:
+    return (
+        access.visible_errors(user)
+        .select_related("account", "integration", "flow", "step", "assignee", "team")
+        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("name")))
+    )
+
+
+class ErrorViewSet(viewsets.ReadOnlyModelViewSet[ErrorRecord]):
+    """Errors the caller may see, filtered by the error list's filters (``ErrorFilter``)."""
+
+    queryset = ErrorRecord.objects.none()  # replaced per request by the caller's visible errors
+    serializer_class = ErrorSerializer
+    filterset_class = ErrorFilter
+    pagination_class = KeysetCursorPagination
+    lookup_value_regex = PK_PATTERN
+
+    def get_queryset(self) -> QuerySet[ErrorRecord]:
+        return error_queryset(self.request.user)
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        return ErrorDetailSerializer if self.action == "retrieve" else ErrorSerializer
+
+    def get_object(self) -> ErrorRecord:
+        return access.get_error_for_user(self.request.user, self.kwargs["pk"], base=self.get_queryset())
+
+    @extend_schema(responses=ActivitySerializer(many=True))
+    @action(detail=True, pagination_class=KeysetCursorPagination, filterset_class=None)
+    def activity(self, request: Request, pk: str) -> Response:
+        error = access.get_error_for_user(request.user, pk)
+        entries = Activity.objects.filter(error=error).select_related("actor").order_by("-created_at", "-id")
+        return paginated(request, entries, ActivitySerializer)
+
+    @extend_schema(methods=["GET"], responses=RetryDataSerializer)
+    @extend_schema(
+        methods=["PUT"],
+        request=RetryDataSerializer,
+        responses=inline_serializer(
+            "RetryDataEdited",
+            {"diff": serializers.CharField(), "retry_batch": serializers.IntegerField(allow_null=True)},
+        ),
+    )
+    @action(detail=True, methods=["get", "put"], url_path="retry-data", filterset_class=None)
+    def retry_data(self, request: Request, pk: str) -> Response:
+        write = request.method == "PUT"
+        error = access.get_error_for_user(
+            request.user, pk, write=write, base=ErrorRecord.objects.select_related("account")
+        )
+        if not write:
+            if not error.retry_data_key:
+                raise NotFound("This error has no retry data key: Celigo cannot retry it.")
+            try:
+                with celigo_client(error) as client:
+                    found = client.get_retry_data(
+                        error.celigo_flow_id, error.celigo_step_id, error.retry_data_key
+                    )
+            except celigo_api.CeligoError as exc:
+                raise celigo_problem(exc, "retry data") from exc
+            return Response({"data": found.data})
+        edit = RetryDataSerializer(data=request.data)
+        edit.is_valid(raise_exception=True)
+        try:
+            diff, batch = do_edit_retry_data(
+                request.user,
+                error,
+                edit.validated_data["data"],
+                expected_before=edit.validated_data.get("expected_before"),
+                then_retry=edit.validated_data["retry"],
+            )
+        except ActionRejected as exc:
+            raise rejected(exc, "data") from exc
+        except celigo_api.CeligoError as exc:
+            raise celigo_problem(exc, "retry data") from exc
+        return Response({"diff": diff, "retry_batch": batch.pk if batch else None})
+
+    @extend_schema(
+        responses=inline_serializer(
+            "HttpLog", {"request": serializers.JSONField(), "response": serializers.JSONField()}
+        )
+    )
+    @action(detail=True, url_path="http-log", filterset_class=None)
+    def http_log(self, request: Request, pk: str) -> Response:
+        error = access.get_error_for_user(
+            request.user, pk, base=ErrorRecord.objects.select_related("account")
+        )
+        if not error.req_and_res_key:
+            raise NotFound("Celigo logged no HTTP request for this error.")
+        try:
+            with celigo_client(error) as client:
+                exchange = client.get_request_log(
+                    error.celigo_flow_id, error.celigo_step_id, error.req_and_res_key
+                )
+        except celigo_api.CeligoError as exc:
+            raise celigo_problem(exc, "HTTP request log") from exc
+        return Response({"request": exchange.raw.get("request"), "response": exchange.raw.get("response")})
+
+
+def celigo_client(error: ErrorRecord) -> celigo_api.CeligoClient:
+    return client_for(error.account, max_wait=WEB_MAX_WAIT_SECONDS, timeout=CELIGO_TIMEOUT_SECONDS)
