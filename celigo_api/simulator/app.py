@@ -484,6 +484,7 @@ class SimulatorApp:
         """§2.6: ``{"errors": [ids]}`` → 204."""
         ids = _id_list(ctx.body(), "errors")
         ctx.world.resolve(fid, sid, ids, ctx.account.user_id)
+        self.stats.wrote("resolve", fid, sid, ids)
         return no_content()
 
     def h_purge(self, ctx: Ctx, fid: str, sid: str) -> Response:
@@ -507,6 +508,7 @@ class SimulatorApp:
         else:
             keys = _id_list(body, "retryDataKeys")
         job = world.retry(fid, sid, keys)
+        self.stats.wrote("retry", fid, sid, keys)
         with world.lock:
             return json_response(job.to_json(), 201)
 

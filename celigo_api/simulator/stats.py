@@ -1,4 +1,4 @@
-"""Request counters for ``/__sim__/stats`` and the benchmarks."""
+"""Request counters for ``/__sim__/stats`` and the benchmarks, and the write log of resolves and retries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from typing import Any
 
 
 class SimStats:
-    """Thread-safe counters: requests per endpoint and status, 429s, injected faults, concurrency."""
+    """Thread-safe counters: requests per endpoint and status, 429s, injected faults, concurrency.
+
+    The write log counts, per action (``resolve``, ``retry``), how many times each ``flowId/stepId/id`` (an
+    error id, or a retry data key) was sent in a request Celigo accepted: "never sent twice" is checked on
+    it.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -26,6 +31,7 @@ class SimStats:
             self._rate_limited = 0
             self._in_flight = 0
             self._peak = 0
+            self._written: dict[str, Counter[str]] = {"resolve": Counter(), "retry": Counter()}
 
     def begin(self) -> None:
         """A request started."""
@@ -47,6 +53,16 @@ class SimStats:
         with self._lock:
             self._rate_limited += 1
 
+    def wrote(self, action: str, flow_id: str, step_id: str, ids: list[str]) -> None:
+        """Celigo accepted ``action`` on ``ids`` of one step."""
+        with self._lock:
+            self._written[action].update(f"{flow_id}/{step_id}/{i}" for i in ids)
+
+    def written(self, action: str) -> Counter[str]:
+        """How many times each ``flowId/stepId/id`` was sent with ``action``."""
+        with self._lock:
+            return Counter(self._written[action])
+
     def fault(self, kind: str) -> None:
         """A fault was injected."""
         with self._lock:
@@ -65,4 +81,9 @@ class SimStats:
                 "faults": dict(self._faults),
                 "in_flight": self._in_flight,
                 "peak_concurrency": self._peak,
+                "written": {action: sum(ids.values()) for action, ids in self._written.items()},
+                "written_twice": {
+                    action: sorted(key for key, n in ids.items() if n > 1)
+                    for action, ids in self._written.items()
+                },
             }

@@ -63,6 +63,9 @@ class ActionBatch(models.Model):
     mirror_message = models.TextField(blank=True)
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    waiting_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the batch began to wait for Celigo (cleared by progress)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -110,6 +113,9 @@ class ActionItem(models.Model):
     outcome = models.CharField(max_length=10, choices=ItemOutcome.choices, default=ItemOutcome.PENDING)
     message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_by = models.CharField(
+        max_length=64, blank=True, help_text="The runner that marked it sending (its lease owner)."
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,15 +1,20 @@
 """Resolve and retry in Celigo: per flow step, in chunks of at most 1000 ids, at the account's pace.
 
-Never applied twice: an item is marked ``sending`` (and committed) before its chunk goes out and
-``succeeded`` after. A batch resumed after a crash sends ``sending`` resolve items again — resolving is
-idempotent in Celigo — but reports ``sending`` retry items as of unknown outcome instead of retrying twice:
-a retry writes to the destination system (docs/architecture.md "Action semantics").
+Never applied twice: a chunk's items are claimed — marked ``sending`` by this runner, with a conditional
+update that fails once another runner holds the batch — and committed before the chunk goes out, and only
+the claimed items are sent. A batch resumed after its runner died sends that runner's ``sending`` resolve
+items again — resolving is idempotent in Celigo — but reports its ``sending`` retry items as of unknown
+outcome instead of retrying twice: a retry writes to the destination system (docs/architecture.md "Action
+semantics"). The bookkeeping of a chunk is a few set-wise writes, so Celigo's rate limit, not our database,
+paces a bulk action.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from itertools import groupby
+from operator import itemgetter
+from typing import cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -27,7 +32,6 @@ from dashboard import timeline
 from dashboard.lib.iterables import chunked
 from dashboard.models import (
     ActionBatch,
-    ActionItem,
     ActionKind,
     ActivityKind,
     CeligoAccount,
@@ -39,6 +43,7 @@ from dashboard.models import (
 from dashboard.outbox.items import BatchItems
 
 CHUNK = 1000  # ids per Celigo call: the product UI's own cap (docs/celigo-api.md §2.6, §2.8)
+STREAM_CHUNK = 5000  # pending items read from the database at a time
 WAIT_WHEN_DOWN = 30.0
 WAIT_WHEN_REVOKED = 300.0
 
@@ -77,83 +82,125 @@ class CeligoClients:
             client.close()
 
 
+# One pending item as read for sending: item pk, error pk, account, flow, step, error id, retry data key.
+PendingRow = tuple[int, int, int, str, str, str, str]
+STEP = itemgetter(2, 3, 4)
+
+
 class CeligoSender:
     def __init__(self, batch: ActionBatch, items: BatchItems, clients: CeligoClients) -> None:
         self.batch = batch
         self.items = items
         self.clients = clients
+        self.accounts: dict[int, CeligoAccount] = {}
 
     def apply(self) -> None:
-        # One pass over the batch's pending items, sorted by step, read as plain tuples (100k of them fit
-        # in a few MB); then each chunk is loaded by primary key. Filtering the items by step through the
-        # errors table chunk after chunk would rescan the whole batch every time.
+        """Send every pending item, step by step, in chunks; stop early when cancelled.
+
+        The pending items are streamed once, sorted by step (a server-side cursor on PostgreSQL), so memory
+        stays flat whatever the batch's size; each chunk is claimed before it is sent, so a row another
+        runner took meanwhile is left to it.
+        """
         items = self.items
         if self.batch.kind == ActionKind.RETRY:
-            without_key = items.pending().filter(error__retry_data_key="")
-            items.mark(without_key, ItemOutcome.SKIPPED, "No retry data key: Celigo cannot retry it")
-        pending = (
-            items.pending()
-            .order_by("error__account_id", "error__celigo_flow_id", "error__celigo_step_id", "pk")
-            .values_list("pk", "error__account_id", "error__celigo_flow_id", "error__celigo_step_id")
-        )
-        for (account_id, flow_id, step_id), rows in groupby(list(pending), key=lambda row: row[1:4]):
-            if items.cancelled():
-                return
-            account = CeligoAccount.objects.get(pk=account_id)
-            for chunk_ids in chunked([row[0] for row in rows], CHUNK):
-                # Still pending: a resumed batch sends only what is left.
-                chunk = list(items.pending().filter(pk__in=chunk_ids).select_related("error").order_by("pk"))
-                if chunk:
-                    self.send_chunk(account, flow_id, step_id, chunk)
-            items.renew_lease()
-            items.settle(self.clients.take_calls())
+            without_key = items.ours().filter(outcome=ItemOutcome.PENDING, error__retry_data_key="")
+            items.count(
+                "skipped",
+                items.mark(without_key, ItemOutcome.SKIPPED, "No retry data key: Celigo cannot retry it"),
+            )
+        pending = self.pending_rows()
+        try:
+            for (account_id, flow_id, step_id), rows in groupby(pending, key=STEP):
+                for chunk in chunked(rows, CHUNK):
+                    if not self.heartbeat():
+                        items.cancelled()
+                        return
+                    self.send_chunk(self.account(account_id), flow_id, step_id, chunk)
+        finally:
+            # Closed here, not whenever the garbage collector gets to it: psycopg closes a server-side
+            # cursor under the connection's lock, which another query of this thread may hold by then.
+            pending.close()
+        self.heartbeat()
 
-    def send_chunk(self, account: CeligoAccount, flow_id: str, step_id: str, chunk: list[ActionItem]) -> None:
-        self.items.mark_items(chunk, ItemOutcome.SENDING, "")
+    def pending_rows(self) -> Generator[PendingRow]:
+        rows = (
+            self.items.pending()
+            .order_by("error__account_id", "error__celigo_flow_id", "error__celigo_step_id", "pk")
+            .values_list(
+                "pk",
+                "error_id",
+                "error__account_id",
+                "error__celigo_flow_id",
+                "error__celigo_step_id",
+                "error__error_id",
+                "error__retry_data_key",
+            )
+        )
+        return cast(Generator[PendingRow], rows.iterator(chunk_size=STREAM_CHUNK))
+
+    def account(self, account_id: int) -> CeligoAccount:
+        if account_id not in self.accounts:
+            self.accounts[account_id] = CeligoAccount.objects.get(pk=account_id)
+        return self.accounts[account_id]
+
+    def heartbeat(self) -> bool:
+        """Renew the lease with the progress so far; False when cancelled, LeaseLost when taken over."""
+        self.items.count("celigo_calls", self.clients.take_calls())
+        return self.items.keep_lease()
+
+    def send_chunk(self, account: CeligoAccount, flow_id: str, step_id: str, chunk: list[PendingRow]) -> None:
+        items = self.items
+        claimed = items.claim([row[0] for row in chunk])
+        if not claimed:
+            return
+        if len(claimed) < len(chunk):
+            mine = set(claimed)
+            chunk = [row for row in chunk if row[0] in mine]
         client = self.clients.get(account)
         try:
             if self.batch.kind == ActionKind.RESOLVE:
-                outcome = client.resolve_errors(flow_id, step_id, [item.error.error_id for item in chunk])[0]
+                outcome = client.resolve_errors(flow_id, step_id, [row[5] for row in chunk])[0]
             else:
-                keys = [item.error.retry_data_key for item in chunk]
-                outcome = client.retry_errors(flow_id, step_id, keys)[0]
+                outcome = client.retry_errors(flow_id, step_id, [row[6] for row in chunk])[0]
         except AuthenticationFailed as exc:
-            self.items.mark_items(chunk, ItemOutcome.PENDING, "")
+            items.settle_claimed(claimed, ItemOutcome.PENDING)
             raise BatchMustWait(
                 f"Celigo rejects {account.name}'s API token; waiting for a new one ({exc})", WAIT_WHEN_REVOKED
             ) from None
         except RateLimited as exc:
-            self.items.mark_items(chunk, ItemOutcome.PENDING, "")
+            items.settle_claimed(claimed, ItemOutcome.PENDING)
             raise BatchMustWait(
                 f"Rate limited; resuming in {exc.retry_after or 0:.0f} s", exc.retry_after or WAIT_WHEN_DOWN
             ) from None
-        self.record_outcome(chunk, outcome)
+        self.record_outcome(claimed, [row[1] for row in chunk], outcome)
 
-    def record_outcome(self, chunk: list[ActionItem], outcome: ChunkOutcome) -> None:
+    def record_outcome(self, claimed: list[int], error_ids: list[int], outcome: ChunkOutcome) -> None:
+        """What Celigo answered for one chunk: a few set-wise writes, whatever the chunk's size."""
+        items = self.items
         if outcome.ok:
-            self.items.mark_items(chunk, ItemOutcome.SUCCEEDED, "")
-            self.apply_success(chunk, outcome)
+            items.settle_claimed(claimed, ItemOutcome.SUCCEEDED)
+            self.apply_success(error_ids, outcome)
             return
         error = outcome.error
         if self.not_applied(error):
-            self.items.mark_items(chunk, ItemOutcome.PENDING, "")
+            items.settle_claimed(claimed, ItemOutcome.PENDING)
             raise BatchMustWait(f"Celigo is unavailable ({error}); resuming when it answers", WAIT_WHEN_DOWN)
         if isinstance(error, (OutcomeUnknown, ServerError)):
             message = f"Outcome unknown ({error}); check Celigo before retrying again"
         else:
             message = str(error) if error else "Celigo refused the request"
-        self.items.mark_items(chunk, ItemOutcome.FAILED, message[:1000])
+        items.settle_claimed(claimed, ItemOutcome.FAILED, message[:1000])
         action = self.batch.get_kind_display()
         timeline.record(
             timeline.entry(
-                item.error_id,
+                pk,
                 ActivityKind.ACTION_FAILED,
                 actor=self.batch.actor,
                 batch=self.batch.pk,
                 action=action,
                 reason=message[:2000],
             )
-            for item in chunk
+            for pk in error_ids
         )
 
     def not_applied(self, error: Exception | None) -> bool:
@@ -167,10 +214,9 @@ class CeligoSender:
             return self.batch.kind == ActionKind.RESOLVE or error.status in (502, 503, 504)
         return isinstance(error, OutcomeUnknown) and self.batch.kind == ActionKind.RESOLVE
 
-    def apply_success(self, chunk: list[ActionItem], outcome: ChunkOutcome) -> None:
+    def apply_success(self, ids: list[int], outcome: ChunkOutcome) -> None:
         """What Celigo accepted, on our side: resolved now, or a retry whose outcome later syncs verify."""
         actor = self.batch.actor
-        ids = [item.error_id for item in chunk]
         now = timezone.now()
         errors: QuerySet[ErrorRecord] = ErrorRecord.objects.filter(pk__in=ids)
         if self.batch.kind == ActionKind.RESOLVE:

@@ -11,6 +11,7 @@ from django.db import transaction
 from dashboard.actions.assignment import do_assign, do_set_team
 from dashboard.actions.comments import do_comment
 from dashboard.actions.tags import do_tag, do_untag
+from dashboard.lib.leases import LeaseLost
 from dashboard.models import ActionBatch, ActionKind, ItemOutcome, Team
 from dashboard.outbox.celigo import CeligoClients
 from dashboard.outbox.items import BatchItems
@@ -42,11 +43,18 @@ LOCAL_ACTIONS: dict[str, Callable[[ActionBatch, list[int]], object]] = {
 def apply_local(batch: ActionBatch, items: BatchItems, clients: CeligoClients) -> None:
     action = LOCAL_ACTIONS[batch.kind]
     while True:
+        items.count("celigo_calls", clients.take_calls())
+        if not items.keep_lease():
+            items.cancelled()
+            return
         chunk = list(items.pending().select_related("error", "error__account")[:LOCAL_CHUNK])
-        if not chunk or items.cancelled():
+        if not chunk:
             return
         with transaction.atomic():
             action(batch, [item.error_id for item in chunk])
-            items.mark_items(chunk, ItemOutcome.SUCCEEDED, "")
+            done = items.ours().filter(pk__in=[item.pk for item in chunk], outcome=ItemOutcome.PENDING)
+            if items.mark(done, ItemOutcome.SUCCEEDED, "") != len(chunk):
+                # Another runner holds the batch now: undo this chunk, it is that runner's to apply.
+                raise LeaseLost(f"batch #{batch.pk}: another runner took it over")
+        items.count("succeeded", len(chunk))
         mirror(batch, [item.error for item in chunk], clients)
-        items.settle(clients.take_calls())

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from dashboard.access import MAX_PK, User, assignable_teams, is_restricted, visible_errors
 from dashboard.celery import enqueue
@@ -138,7 +140,31 @@ def enqueue_batch(batch_id: int) -> None:
 
 
 def cancel_batch(batch: ActionBatch) -> None:
-    """Stop a batch: a running worker stops before its next step; a batch nobody runs now settles at once."""
+    """Stop a batch: a running worker stops before its next chunk; a batch nobody runs now settles at once.
+
+    A batch whose filter was not turned into items yet ends here without reading it: selecting "all 37,412
+    matching errors" only to skip them would hold the request (and the person) for nothing.
+    """
+    now = timezone.now()
+    nobody_runs_it = Q(lease_owner="") | Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    ended = (
+        ActionBatch.objects.filter(
+            pk=batch.pk, selected=False, state__in=[BatchState.PENDING, BatchState.WAITING]
+        )
+        .filter(nobody_runs_it)
+        .update(
+            cancel_requested=True,
+            state=BatchState.CANCELLED,
+            finished_at=now,
+            lease_owner="",
+            lease_expires_at=None,
+            waiting_since=None,
+            message="Cancelled before its errors were selected: nothing was sent.",
+        )
+    )
+    if ended:
+        return
     ActionBatch.objects.filter(pk=batch.pk).update(cancel_requested=True)
-    if batch.state in (BatchState.PENDING, BatchState.WAITING):
+    batch.refresh_from_db(fields=["selected", "state"])
+    if batch.selected and batch.state in (BatchState.PENDING, BatchState.WAITING):
         run_batch(batch.pk)  # takes the lease only if no worker holds it, and sends nothing once cancelled

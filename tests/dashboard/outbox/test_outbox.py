@@ -45,11 +45,6 @@ BIG_WORLD = {
 }
 
 
-@pytest.fixture
-def triager(django_user_model):
-    return django_user_model.objects.create_user("triager", email="triager@example.com", password="x" * 20)
-
-
 def synced(sim, **options):
     account = connect(sim, rate_burst=1000, rate_per_second=1000.0, **options)
     sync_account(account)
@@ -171,11 +166,25 @@ def test_a_batch_waits_while_the_token_is_rejected(make_celigo_simulator, triage
 def test_a_cancelled_batch_sends_nothing(celigo_simulator, triager):
     account = synced(celigo_simulator)
     celigo_simulator.reset_stats()
-    batch = request_action(triager, ActionKind.RESOLVE, filter_query=f"account={account.pk}", run_now=False)
+    ids = list(ErrorRecord.objects.filter(account=account).values_list("pk", flat=True)[:40])
+    batch = request_action(triager, ActionKind.RESOLVE, error_ids=ids, run_now=False)
     cancel_batch(batch)
     batch.refresh_from_db()
     assert batch.state == BatchState.CANCELLED
-    assert batch.skipped == batch.total > 0
+    assert batch.skipped == batch.total == 40
+    assert calls(celigo_simulator, "resolve") == 0
+
+
+def test_cancelling_a_batch_whose_errors_are_not_selected_yet_selects_nothing(celigo_simulator, triager):
+    account = synced(celigo_simulator)
+    celigo_simulator.reset_stats()
+    batch = request_action(triager, ActionKind.RESOLVE, filter_query=f"account={account.pk}", run_now=False)
+    cancel_batch(batch)
+    batch.refresh_from_db()
+    assert (batch.state, batch.selected, batch.total) == (BatchState.CANCELLED, False, 0)
+    assert "before its errors were selected" in batch.message
+    assert not ActionItem.objects.filter(batch=batch).exists()
+    assert run_batch(batch.pk) is None, "a cancelled batch is finished"
     assert calls(celigo_simulator, "resolve") == 0
 
 
