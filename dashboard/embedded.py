@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from cryptography.fernet import Fernet
+
+from dashboard import env as read
+
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10.0
 DEMO_TOKEN = "sim-demo-token"  # noqa: S105 - the simulator's public demo token, not a secret
@@ -93,6 +97,23 @@ def persistent_secret_key(directory: Path) -> str:
     return path.read_text().strip()
 
 
+def persistent_field_keys(directory: Path, secret_key: str) -> str:
+    """The Fernet keys that encrypt Celigo tokens on the embedded default, kept beside the secret key.
+
+    Made once. A ``var/`` from before this file existed holds tokens encrypted with the key that was then
+    derived from the secret key: that key stays second in the list, so they are still read (and re-encrypted
+    with the first key whenever they are saved).
+    """
+    path = directory / "field_encryption_keys"
+    if not path.exists():
+        keys = [Fernet.generate_key().decode()]
+        if (directory / "errordesk.sqlite3").exists():
+            keys.append(read.derived_field_key(secret_key).decode())
+        path.write_text(",".join(keys))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -146,6 +167,9 @@ def embedded_environment(base: dict[str, str]) -> dict[str, str]:
     env.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
     env.setdefault("PYTHONUNBUFFERED", "1")
     env["SECRET_KEY"] = env.get("SECRET_KEY") or persistent_secret_key(var_dir(env))
+    env["FIELD_ENCRYPTION_KEYS"] = env.get("FIELD_ENCRYPTION_KEYS") or persistent_field_keys(
+        var_dir(env), env["SECRET_KEY"]
+    )
     return env
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
@@ -136,18 +137,22 @@ def allowed_hosts(env: Mapping[str, str]) -> list[str]:
     return hosts
 
 
-def field_encryption_keys(env: Mapping[str, str], *, fallback_secret: str) -> list[bytes]:
+def field_encryption_keys(env: Mapping[str, str], *, debug: bool, fallback_secret: str) -> list[bytes]:
     """``FIELD_ENCRYPTION_KEYS``: comma-separated Fernet keys, newest first (MultiFernet rotation order).
 
-    Without it, one key is derived from ``SECRET_KEY`` so the embedded default needs no extra setup;
-    production deployments set their own keys so rotating ``SECRET_KEY`` never strands stored tokens.
+    Required unless DEBUG: a key derived from ``SECRET_KEY`` would tie the stored Celigo tokens to the secret
+    (rotating it would strand them, and whoever reads it reads them). ``make run`` keeps its own key in
+    ``var/`` (dashboard/embedded.py); with DEBUG and no keys, one is derived from ``SECRET_KEY``.
     """
     raw = env.get("FIELD_ENCRYPTION_KEYS", "").strip()
     if not raw:
-        import hashlib
-
-        digest = hashlib.sha256(b"error-desk-field-encryption:" + fallback_secret.encode()).digest()
-        return [base64.urlsafe_b64encode(digest)]
+        if not debug:
+            raise fail(
+                "FIELD_ENCRYPTION_KEYS",
+                "is required unless DEBUG=true; generate one with `python -c 'from cryptography.fernet "
+                "import Fernet; print(Fernet.generate_key().decode())'`",
+            )
+        return [derived_field_key(fallback_secret)]
     keys = []
     for position, item in enumerate(raw.split(","), start=1):
         key = item.strip().encode()
@@ -164,6 +169,12 @@ def field_encryption_keys(env: Mapping[str, str], *, fallback_secret: str) -> li
             )
         keys.append(key)
     return keys
+
+
+def derived_field_key(secret: str) -> bytes:
+    """The key earlier versions derived from ``SECRET_KEY`` (still read by DEBUG and old embedded data)."""
+    digest = hashlib.sha256(b"error-desk-field-encryption:" + secret.encode()).digest()
+    return base64.urlsafe_b64encode(digest)
 
 
 def celigo_base_url(env: Mapping[str, str]) -> str:

@@ -28,9 +28,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from static/ (no CDN)
     "django_celery_beat",
     "axes",
     "dashboard",
@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "csp.middleware.CSPMiddleware",
     "dashboard.middleware.NoStoreForPeopleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -110,14 +111,36 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# --- Headers (docs/architecture.md "Headers")
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto: plain HTTP is redirected to HTTPS (except the
+# health check, which container probes call over plain HTTP), browsers are told to use HTTPS only (HSTS),
+# and cookies are sent over HTTPS only.
+BEHIND_TLS_PROXY = read.read_bool(ENV, "BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = BEHIND_TLS_PROXY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = read.read_int(ENV, "HSTS_SECONDS", 31_536_000, minimum=0) if BEHIND_TLS_PROXY else 0
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = read.read_bool(ENV, "SECURE_COOKIES", default=False)
+SESSION_COOKIE_SECURE = read.read_bool(ENV, "SECURE_COOKIES", default=BEHIND_TLS_PROXY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if read.read_bool(ENV, "BEHIND_TLS_PROXY") else None
-)
+# Only our own scripts and styles, from our own origin: no inline script or style, no eval (htmx is told so in
+# templates/base.html), nothing from a CDN. Bootstrap's CSS draws a few icons as data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Redis, Celery and the shared Celigo rate limiter
 REDIS_URL = read.redis_url(ENV)
@@ -145,6 +168,8 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = read.read_int(ENV, "CELERY_TASK_TIME_LIMIT", 30 * 60, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = read.read_int(ENV, "CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60, minimum=1)
+# An action batch that waited this long for Celigo (down, rate limiting, token refused) fails, saying why.
+ACTION_BATCH_MAX_WAIT_HOURS = read.read_int(ENV, "ACTION_BATCH_MAX_WAIT_HOURS", 24, minimum=1)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -153,11 +178,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = read.read_bool(ENV, "CELERY_TASK_ALWAYS_EAGER", default=False)
 
+# The default cache holds the API's throttle counters and cached aggregates: in Redis when it is configured,
+# so every web process counts against the same per-token limit; otherwise in each process's memory.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
 # Without Redis, processes on this machine share the limiter through a locked file under var/.
 RATE_LIMIT_FILE = VAR_DIR / "celigo-ratelimit.db"
 
 # --- Celigo
-FIELD_ENCRYPTION_KEYS = read.field_encryption_keys(ENV, fallback_secret=SECRET_KEY)
+FIELD_ENCRYPTION_KEYS = read.field_encryption_keys(ENV, debug=DEBUG, fallback_secret=SECRET_KEY)
 CELIGO_API_TOKEN = read.celigo_api_token(ENV)
 CELIGO_BASE_URL = read.celigo_base_url(ENV)
 CELIGO_REGION = read.celigo_region(ENV)
@@ -181,23 +211,39 @@ if "EMAIL_FILE_PATH" in _MAIL:
 DEFAULT_FROM_EMAIL = read.default_from_email(ENV)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# --- REST API
+# --- REST API (docs/api.md)
 REST_FRAMEWORK = {
+    # The token first: an unauthenticated call is a 401 with WWW-Authenticate, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "dashboard.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the browser's, with CSRF
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "dashboard.api.permissions.TokenScopeAllows",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "dashboard.api.pagination.KeysetCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["dashboard.api.throttling.ApiTokenRateThrottle"],
+    # Per token (or per person for the browser), counted in the default cache: Redis when configured.
+    "DEFAULT_THROTTLE_RATES": {"api": f"{read.read_int(ENV, 'API_REQUESTS_PER_MINUTE', 1200, minimum=1)}/min"},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DATETIME_FORMAT": "iso-8601",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Error Desk API",
     "DESCRIPTION": "Triage the integration errors of Celigo integrator.io accounts.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ErrorStatusEnum": "dashboard.models.errors.CeligoState",
+        "AccountStatusEnum": "dashboard.models.accounts.AccountStatus",
+    },
 }
 
 LOGGING = {

@@ -25,6 +25,7 @@ def port_open(address: tuple[str, int], timeout: float = 0.3) -> bool:
 
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "dGVzdHMtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=")  # tests only
 os.environ.setdefault("ERROR_DESK_VAR_DIR", str(ROOT / "var" / "test"))
 if "DATABASE_URL" not in os.environ and port_open(LOCAL_POSTGRES):
     os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/errordesk"

@@ -7,6 +7,7 @@ as plain processes on loopback, with the commands read from the compose file its
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import shutil
@@ -148,6 +149,8 @@ def test_it_runs_the_compose_topology_as_processes(compose, topology_database, r
         "REDIS_URL": redis_url,
         "SECRET_KEY": "topology-test-secret-key-0123456789abcdef",
         "ERROR_DESK_VAR_DIR": str(tmp_path),
+        # As the compose file sets it: behind the TLS proxy, yet probed over plain HTTP inside.
+        "BEHIND_TLS_PROXY": services["web"]["environment"]["BEHIND_TLS_PROXY"].split(":-")[1].rstrip("}"),
     }
     subprocess.run(
         local_argv(services["migrate"]["command"], web_port),
@@ -170,6 +173,10 @@ def test_it_runs_the_compose_topology_as_processes(compose, topology_database, r
         health = wait_for_json(f"http://127.0.0.1:{web_port}/healthz", processes)
         assert health["status"] == "ok"
         assert set(health["parts"]) == {"database", "broker", "redis"}
+        page = http.client.HTTPConnection("127.0.0.1", web_port, timeout=5)
+        page.request("GET", "/login/")
+        answer = page.getresponse()
+        assert (answer.status, answer.getheader("Location")) == (301, f"https://127.0.0.1:{web_port}/login/")
 
         with Connection(redis_url) as broker:
             from dashboard.celery import app

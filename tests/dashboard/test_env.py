@@ -85,14 +85,21 @@ def test_it_reads_allowed_hosts_as_a_comma_list():
 def test_it_reads_field_encryption_keys_newest_first():
     first, second = Fernet.generate_key(), Fernet.generate_key()
     keys = read.field_encryption_keys(
-        {"FIELD_ENCRYPTION_KEYS": f"{first.decode()},{second.decode()}"}, fallback_secret="s"
+        {"FIELD_ENCRYPTION_KEYS": f"{first.decode()},{second.decode()}"}, debug=False, fallback_secret="s"
     )
     assert keys == [first, second]
 
 
-def test_it_derives_a_stable_key_from_the_secret_when_none_is_given():
-    one = read.field_encryption_keys({}, fallback_secret="secret")
-    assert one == read.field_encryption_keys({}, fallback_secret="secret")
+def test_it_requires_encryption_keys_unless_debug():
+    message = assert_fails_naming(
+        "FIELD_ENCRYPTION_KEYS", read.field_encryption_keys, {}, debug=False, fallback_secret="secret"
+    )
+    assert "required unless DEBUG=true" in message
+
+
+def test_with_debug_it_derives_a_stable_key_from_the_secret_when_none_is_given():
+    one = read.field_encryption_keys({}, debug=True, fallback_secret="secret")
+    assert one == read.field_encryption_keys({}, debug=True, fallback_secret="secret")
     Fernet(one[0])  # a valid key
 
 
@@ -102,6 +109,7 @@ def test_it_names_the_bad_encryption_key():
         "FIELD_ENCRYPTION_KEYS",
         read.field_encryption_keys,
         {"FIELD_ENCRYPTION_KEYS": f"{good},nope"},
+        debug=False,
         fallback_secret="s",
     )
     assert "#2" in message
@@ -210,12 +218,14 @@ def test_it_rejects_a_bad_sender_of_mail(sender):
         ("LOG_LEVEL", "LOUD"),
         ("EMAIL_URL", "http://mail.example.com"),
         ("DEFAULT_FROM_EMAIL", "nobody"),
+        ("FIELD_ENCRYPTION_KEYS", ""),
     ],
 )
 def test_it_fails_at_start_up_naming_the_variable(name, value, tmp_path):
     env = {
         "PATH": "/usr/bin:/bin",
         "SECRET_KEY": "s" * 40,
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "ERROR_DESK_VAR_DIR": str(tmp_path),
         name: value,
     }

@@ -93,7 +93,7 @@ def test_it_swaps_in_a_polled_progress_bar_for_htmx(client, triager):
     batch = batch_made()
     assert response.status_code == 200
     assert f'hx-get="/actions/{batch.pk}/progress/?then=results"' in content
-    assert "every 1500ms [!document.hidden], every 10s [document.hidden]" in content
+    assert 'hx-trigger="every 1500ms" data-poll-hidden="10000"' in content
     assert 'role="progressbar"' in content
     assert "HX-Trigger" not in response
 
