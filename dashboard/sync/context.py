@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from celigo_api import CeligoClient
+from dashboard.lib.leases import LeaseField, Taken
 from dashboard.models import CeligoAccount, SyncRun
 
-LEASE = timedelta(minutes=10)
 MAX_NOTES = 50
 COUNTER_NAMES = ("steps_pulled", "new", "updated", "closed", "purged", "malformed")
 
@@ -43,31 +43,29 @@ class RunCounters:
 
 # --- the lease ------------------------------------------------------------------------------------------
 
+# A heartbeat: renewed at least every HEARTBEAT while the sync works (on every Celigo call, every step and
+# during the metadata refresh), so a killed sync holds its account for at most LEASE — and, on the same
+# machine, not at all (docs/architecture.md "Sync semantics").
+LEASE = timedelta(seconds=60)
+HEARTBEAT = 5.0
+SYNC_LEASE = LeaseField("sync_lease_owner", "sync_lease_expires_at", LEASE)
 
-def acquire_lease(account_id: int, owner: str, now: datetime | None = None) -> bool:
-    now = now or timezone.now()
-    taken = (
-        CeligoAccount.objects.filter(pk=account_id)
-        .filter(
-            Q(sync_lease_expires_at__isnull=True)
-            | Q(sync_lease_expires_at__lt=now)
-            | Q(sync_lease_owner=owner)
-        )
-        .update(sync_lease_owner=owner, sync_lease_expires_at=now + LEASE)
-    )
-    return taken == 1
+
+def account_rows(account_id: int) -> QuerySet[CeligoAccount]:
+    return CeligoAccount.objects.filter(pk=account_id)
+
+
+def acquire_lease(account_id: int, owner: str) -> Taken | None:
+    return SYNC_LEASE.take(account_rows(account_id), owner)
 
 
 def renew_lease(account_id: int, owner: str) -> None:
-    CeligoAccount.objects.filter(pk=account_id, sync_lease_owner=owner).update(
-        sync_lease_expires_at=timezone.now() + LEASE
-    )
+    """Extend the lease; :class:`LeaseLost` when another worker took it over."""
+    SYNC_LEASE.renew(account_rows(account_id), owner)
 
 
 def release_lease(account_id: int, owner: str) -> None:
-    CeligoAccount.objects.filter(pk=account_id, sync_lease_owner=owner).update(
-        sync_lease_owner="", sync_lease_expires_at=None
-    )
+    SYNC_LEASE.release(account_rows(account_id), owner)
 
 
 @dataclass
@@ -101,10 +99,15 @@ class SyncContext:
         return total
 
     def keep_lease(self) -> None:
-        """Renew the account's lease when a tenth of it has passed (a long reconcile outlives one)."""
-        if time.monotonic() - self.lease_renewed > LEASE.total_seconds() / 10:
-            renew_lease(self.account.pk, self.owner)
+        """Renew the account's lease when HEARTBEAT seconds have passed; :class:`LeaseLost` if it is gone.
+
+        Step pulls of a reconcile run in threads, so the clock is read and set under the lock.
+        """
+        with self.lock:
+            if time.monotonic() - self.lease_renewed < HEARTBEAT:
+                return
             self.lease_renewed = time.monotonic()
+        renew_lease(self.account.pk, self.owner)
 
     def set_account(self, **fields: Any) -> None:
         if "status" in fields and fields["status"] != self.account.status:

@@ -15,6 +15,7 @@ def refresh_metadata(
     refresh_flows(context, integrations, flows)
     client, account = context.client, context.account
     for user in client.iter_users():
+        context.keep_lease()  # thousands of rows written between two Celigo calls
         if user.user_id:
             CeligoUser.objects.update_or_create(
                 account=account,
@@ -22,6 +23,7 @@ def refresh_metadata(
                 defaults={"email": clean_text(user.email, 254), "name": clean_text(user.name, 200)},
             )
     for tag in client.iter_tags():
+        context.keep_lease()
         if tag.name:
             Tag.objects.update_or_create(name=clean_text(tag.name, 60), defaults={"celigo_tag_id": tag.id})
     context.run.metadata_refreshed = True
@@ -32,6 +34,7 @@ def refresh_integrations(context: SyncContext, known: dict[str, Integration]) ->
     account = context.account
     found = {i.id: i for i in context.client.iter_integrations() if i.id}
     for celigo_id, item in found.items():
+        context.keep_lease()
         obj, _ = Integration.objects.update_or_create(
             account=account,
             celigo_id=celigo_id,
@@ -70,6 +73,7 @@ def refresh_flows(context: SyncContext, integrations: dict[str, Integration], kn
     names = step_names(context)
     found = {f.id: f for f in context.client.iter_flows() if f.id}
     for celigo_id, item in found.items():
+        context.keep_lease()  # a flow's rows take a few queries each; an account may have thousands
         integration = integrations.get(item.integration_id or "")
         flow, _ = Flow.objects.update_or_create(
             account=account,

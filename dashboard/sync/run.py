@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import logging
-import uuid
+from datetime import datetime
 
 from django.utils import timezone
 
-from celigo_api import AuthenticationFailed, CeligoClient, CeligoError, PermissionDenied, RateLimited
+from celigo_api import (
+    AuthenticationFailed,
+    CeligoClient,
+    CeligoError,
+    PermissionDenied,
+    RateLimited,
+    RequestEvent,
+)
 from dashboard.celigo import client_for
+from dashboard.lib.leases import LeaseLost, Taken, new_owner
 from dashboard.models import AccountStatus, CeligoAccount, SyncKind, SyncOutcome, SyncRun
 from dashboard.sync.context import SyncContext, acquire_lease, release_lease
 from dashboard.sync.cycle import SyncCycle
@@ -28,20 +36,38 @@ def sync_account(
     ``RateLimited`` propagates (after the run is recorded) so a Celery task can reschedule itself;
     every other Celigo failure is recorded on the run and on the account, and the run is returned.
     """
-    owner = uuid.uuid4().hex
-    if not acquire_lease(account.pk, owner):
+    owner = new_owner()
+    taken = acquire_lease(account.pk, owner)
+    if taken is None:
         raise SyncBusy(f"a sync of {account.name} is already running")
     try:
         account.refresh_from_db()
-        close_interrupted_runs(account)
+        resumed = close_interrupted_runs(account, taken)
         is_full = account.full_sync_due() if full is None else full
         run = SyncRun.objects.create(account=account, kind=SyncKind.FULL if is_full else SyncKind.INCREMENTAL)
         own_client = client is None
         client = client or client_for(account)
         client.stats.reset()
         context = SyncContext(account, client, run, owner, full=is_full)
+        if resumed:
+            log.warning("%s", resumed)
+            context.counters().note(resumed)
+        caller_hook = client.on_request
+
+        def heartbeat(event: RequestEvent) -> None:
+            if caller_hook is not None:
+                caller_hook(event)
+            context.keep_lease()
+
+        client.on_request = heartbeat
         try:
             SyncCycle(context).run()
+        except LeaseLost:
+            # Another worker syncs the account now: stop, and leave the account's status to that run.
+            context.run.outcome = SyncOutcome.FAILED
+            context.run.failure_message = (
+                "stopped: this sync's lease ran out and another sync of the account took over"
+            )
         except AuthenticationFailed as exc:
             fail(
                 context,
@@ -72,6 +98,7 @@ def sync_account(
         else:
             succeed(context)
         finally:
+            client.on_request = caller_hook
             record(context)
             if own_client:
                 client.close()
@@ -80,13 +107,24 @@ def sync_account(
         release_lease(account.pk, owner)
 
 
-def close_interrupted_runs(account: CeligoAccount) -> None:
-    """A run still marked running while we hold the lease was cut off (its worker died)."""
-    SyncRun.objects.filter(account=account, outcome=SyncOutcome.RUNNING).update(
+RESUMING = "the previous sync of {account} stopped without finishing at {at}; resuming"
+
+
+def close_interrupted_runs(account: CeligoAccount, taken: Taken) -> str:
+    """A run still marked running while we hold the lease was cut off (its worker died): close it as
+    interrupted, at its last heartbeat, and say so ("" when there was none)."""
+    interrupted = SyncRun.objects.filter(account=account, outcome=SyncOutcome.RUNNING)
+    last = interrupted.order_by("-started_at").values_list("started_at", flat=True).first()
+    if last is None:
+        return ""
+    stopped: datetime = max(taken.last_heartbeat or last, last)
+    at = timezone.localtime(stopped).strftime("%H:%M")
+    interrupted.update(
         outcome=SyncOutcome.FAILED,
-        finished_at=timezone.now(),
-        failure_message="interrupted: the worker stopped before the sync finished",
+        finished_at=stopped,
+        failure_message=f"interrupted: the worker stopped without finishing at {at} (its last heartbeat)",
     )
+    return RESUMING.format(account=account.name, at=at)
 
 
 def succeed(context: SyncContext) -> None:

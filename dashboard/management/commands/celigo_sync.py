@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from celigo_api import RateLimited
 from dashboard.models import CeligoAccount, SyncOutcome, SyncRun
 from dashboard.outbox.runner import push_pending_batches
-from dashboard.sync.run import SyncBusy, sync_account
+from dashboard.sync.run import RESUMING, SyncBusy, sync_account
 
 
 def run_summary(run: SyncRun) -> dict[str, Any]:
@@ -27,6 +27,9 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
         "notes": run.notes,
         "failure": run.failure_message,
     }
+
+
+RESUMED = RESUMING.split("{", 1)[0]  # "the previous sync of …", said before the summary's numbers
 
 
 class Command(BaseCommand):
@@ -70,6 +73,7 @@ class Command(BaseCommand):
                     f"{run.api_calls} API calls, {run.errors_new} new, {run.errors_updated} updated, "
                     f"{run.errors_closed} closed, {run.errors_purged} purged"
                     + (f", {run.errors_malformed} malformed" if run.errors_malformed else "")
+                    + "".join(f"\n  {note}" for note in run.notes if note.startswith(RESUMED))
                     + (f"\n  {run.failure_message}" if run.failure_message else "")
                 )
             if run.outcome != SyncOutcome.SUCCEEDED:
