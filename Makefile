@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 # The lint tools import the settings; give them a throwaway development configuration.
 LINT_ENV := DEBUG=true SECRET_KEY=lint-only-not-secret DATABASE_URL=sqlite:///$(CURDIR)/var/lint.sqlite3
 
-.PHONY: help run test test-fast lint format bench install uv simulator clean
+.PHONY: help run test test-fast lint audit format bench install uv simulator clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ lint: install ## ruff, mypy and the migrations check
 	$(UV) run --frozen ruff format --check .
 	$(LINT_ENV) $(UV) run --frozen mypy .
 	$(LINT_ENV) $(UV) run --frozen python manage.py makemigrations --check --dry-run
+
+audit: install ## Check the locked dependencies against the public advisory database (pip-audit)
+	@$(PYTHON) .ci/audit_dependencies.py
 
 format: install ## Apply ruff's fixes and formatting
 	$(UV) run --frozen ruff check --fix .
