@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from dashboard.models.accounts import CeligoAccount
+from dashboard.models.fields import CeligoCharField, CeligoJSONField, CeligoTextField
 from dashboard.models.structure import Flow, Integration, Step
 from dashboard.models.teams import Team
 
@@ -39,6 +40,20 @@ class RetryOutcome(models.TextChoices):
     FAILED = "failed", "Failed again"
 
 
+# Celigo's name for each bounded column of ErrorRecord (docs/celigo-api.md §2.3, §2.5).
+RAW_NAMES = {
+    "source": "source",
+    "code": "code",
+    "classification": "classification",
+    "classified_by": "classifiedBy",
+    "trace_key": "traceKey",
+    "retry_data_key": "retryDataKey",
+    "flow_job_id": "_flowJobId",
+    "req_and_res_key": "reqAndResKey",
+    "resolved_by": "resolvedBy",
+}
+
+
 class ErrorRecord(models.Model):
     """One Celigo error, kept after Celigo purges it. Unique on (account, flowId, stepId, errorId)."""
 
@@ -58,25 +73,27 @@ class ErrorRecord(models.Model):
     flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
     step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
 
-    # Celigo's fields (docs/celigo-api.md §2.3, §2.5).
+    # Celigo's fields (docs/celigo-api.md §2.3, §2.5), read back exactly as Celigo sent them
+    # (docs/architecture.md "Text Celigo sends").
     occurred_at = models.DateTimeField(null=True, blank=True)
-    source = models.CharField(max_length=100, blank=True)
-    code = models.CharField(max_length=200, blank=True)
-    message = models.TextField(blank=True)
-    classification = models.CharField(max_length=100, blank=True)
-    classified_by = models.CharField(max_length=100, blank=True)
-    trace_key = models.CharField(max_length=500, blank=True)
-    retry_data_key = models.CharField(max_length=200, blank=True)
-    flow_job_id = models.CharField(max_length=64, blank=True)
-    req_and_res_key = models.CharField(max_length=200, blank=True)
+    source = CeligoCharField(max_length=100, blank=True)
+    code = CeligoCharField(max_length=200, blank=True)
+    message = CeligoTextField(blank=True)  # whole, however long
+    classification = CeligoCharField(max_length=100, blank=True)
+    classified_by = CeligoCharField(max_length=100, blank=True)
+    trace_key = CeligoCharField(max_length=500, blank=True)
+    retry_data_key = CeligoCharField(max_length=200, blank=True)
+    flow_job_id = CeligoCharField(max_length=64, blank=True)
+    req_and_res_key = CeligoCharField(max_length=200, blank=True)
     o_index = models.IntegerField(null=True, blank=True)
-    export_data_uri = models.TextField(blank=True)
-    import_data_uri = models.TextField(blank=True)
+    export_data_uri = CeligoTextField(blank=True)
+    import_data_uri = CeligoTextField(blank=True)
     purge_at = models.DateTimeField(null=True, blank=True)
     retriable = models.BooleanField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.CharField(max_length=100, blank=True)
-    raw = models.JSONField(default=dict, blank=True)
+    resolved_by = CeligoCharField(max_length=100, blank=True)
+    # Celigo's whole object: every field whole, where a column above keeps only its first characters.
+    raw = CeligoJSONField(default=dict, blank=True)
 
     # What the sync saw.
     status = models.CharField(max_length=8, choices=CeligoState.choices, default=CeligoState.OPEN)
@@ -142,6 +159,16 @@ class ErrorRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code or 'error'} {self.error_id}"
+
+    def celigo_value(self, name: str) -> str:
+        """A Celigo field whole. A bounded column (an indexed identifier or label) keeps the first characters
+        of a longer value; the whole one is then read from ``raw``, which keeps every field as sent."""
+        value = getattr(self, name)
+        limit = getattr(self._meta.get_field(name), "max_length", None)
+        original = self.raw.get(RAW_NAMES.get(name, "")) if isinstance(self.raw, dict) else None
+        if limit and len(value) >= limit and original is not None and str(original).startswith(value):
+            return str(original)
+        return value
 
 
 class ErrorFingerprint(models.Model):

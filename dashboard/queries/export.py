@@ -1,5 +1,8 @@
 """Stored errors as flat rows, for ``export_errors``, CSV downloads and the REST API's field list.
 
+Every Celigo field is exported whole, exactly as Celigo sent it (docs/architecture.md "Text Celigo sends").
+JSON lines carry every character; CSV prefixes a value that a spreadsheet would run as a formula with '.
+
 Rows are produced in chunks from a server-side cursor, so memory stays flat whatever the row count.
 """
 
@@ -8,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -44,6 +48,7 @@ EXPORT_FIELDS = [
     "purged",
 ]
 CHUNK = 2000
+LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
 def iso(value: datetime | None) -> str | None:
@@ -67,19 +72,19 @@ def error_row(error: ErrorRecord) -> dict[str, Any]:
         "step_name": error.step.name if error.step else None,
         "error_id": error.error_id,
         "occurred_at": iso(error.occurred_at),
-        "source": error.source,
-        "code": error.code,
+        "source": error.celigo_value("source"),
+        "code": error.celigo_value("code"),
         "message": error.message,
-        "classification": error.classification,
-        "trace_key": error.trace_key,
-        "retry_data_key": error.retry_data_key or None,
-        "flow_job_id": error.flow_job_id or None,
+        "classification": error.celigo_value("classification"),
+        "trace_key": error.celigo_value("trace_key"),
+        "retry_data_key": error.celigo_value("retry_data_key") or None,
+        "flow_job_id": error.celigo_value("flow_job_id") or None,
         "status": error.status,
         "assignee": error.assignee.get_username() if error.assignee else None,
         "team": error.team.name if error.team else None,
         "tags": sorted(tag.name for tag in error.tags.all()),
         "resolved_at": iso(error.resolved_at),
-        "resolved_by": error.resolved_by or None,
+        "resolved_by": error.celigo_value("resolved_by") or None,
         "first_seen_at": iso(error.first_seen_at),
         "last_seen_at": iso(error.last_seen_at),
         "purged": error.purged,
@@ -93,7 +98,12 @@ def iter_error_rows(queryset: QuerySet[ErrorRecord]) -> Iterator[dict[str, Any]]
 
 def jsonl_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     for row in rows:
-        yield json.dumps(row, ensure_ascii=False) + "\n"
+        line = json.dumps(row, ensure_ascii=False)
+        if LINE_BREAKS.search(line):
+            # Inside JSON strings these are legal as they are, but readers that split on every Unicode line
+            # break (Python's splitlines, some editors) would cut the line; their escapes read back the same.
+            line = LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+        yield line + "\n"
 
 
 def csv_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:

@@ -10,12 +10,11 @@ from django.db import DatabaseError, connection, transaction
 
 from celigo_api import StepError
 from dashboard.lib.fingerprint import fingerprint
-from dashboard.lib.text import clean_raw, clean_text
+from dashboard.lib.text import clean_text
 from dashboard.models import CeligoState, ErrorFingerprint, ErrorRecord, Step
 from dashboard.sync.context import RunCounters, SyncContext
 
 UPSERT_BATCH = 1000
-MESSAGE_LIMIT = 65_536  # characters kept in the message column; the raw JSON keeps the original
 
 # Columns Celigo owns, rewritten whenever an error is seen again; resolution fields come from the resolved
 # list only.
@@ -75,11 +74,9 @@ def build_row(
         counters.malformed += 1
         counters.note(f"step {step.celigo_id}: an error without errorId was skipped")
         return None
+    # Stored whole (escaped, read back exactly: docs/architecture.md "Text Celigo sends"), however long;
+    # pages bound what they show.
     message = clean_text(item.message)
-    if len(message) > MESSAGE_LIMIT:
-        counters.malformed += 1
-        counters.note(f"error {error_id}: message of {len(message)} characters truncated")
-        message = message[:MESSAGE_LIMIT]
     hashed, normalised = fingerprint(message)
     fingerprints[hashed] = normalised
     flow = step.flow
@@ -107,7 +104,7 @@ def build_row(
         "import_data_uri": clean_text(item.import_data_uri),
         "purge_at": item.purge_at,
         "retriable": item.retriable,
-        "raw": clean_raw(item.raw),
+        "raw": item.raw,  # escaped by the field when written (CeligoJSONField)
         "status": state,
         "purged": False,
         "first_seen_at": now,

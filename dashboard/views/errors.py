@@ -72,8 +72,9 @@ LIST_COLUMNS = (
 GROUPS_CACHE_SECONDS = 60
 # A broad search term matches a large share of the rows; counting them is cut short sooner.
 SEARCH_COUNT_CAP = 1_000
-# The detail page shows this much of a message; the rest is in the CSV export and the API.
+# The detail page shows this much of a message; its download, the export and the API carry all of it.
 MESSAGE_DISPLAY_LIMIT = 100_000
+RAW_DISPLAY_LIMIT = 20_000
 MESSAGE_COLLAPSE_AT = 1_500
 RELATED_LIMIT = 10
 
@@ -276,6 +277,8 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def error_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if "download" in request.GET:
+        return error_download(request, pk)
     user = request.user
     error = get_error_for_user(
         user,
@@ -291,9 +294,7 @@ def error_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "message": message[:MESSAGE_DISPLAY_LIMIT],
         "message_truncated": len(message) > MESSAGE_DISPLAY_LIMIT,
         "message_collapsed": len(message) > MESSAGE_COLLAPSE_AT,
-        "raw_json": json.dumps(error.raw, indent=2, ensure_ascii=False, sort_keys=True)[
-            :MESSAGE_DISPLAY_LIMIT
-        ],
+        **raw_display(error),
         "activities": Activity.objects.filter(error=error).select_related("actor"),
         "same_trace": related_errors(
             visible, error, Q(account_id=error.account_id, trace_key=error.trace_key)
@@ -310,6 +311,27 @@ def error_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     context.update(actions_context(request, error))
     return render(request, "errors/detail.html", context)
+
+
+def error_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """``?download=message``: the whole message as a UTF-8 file (the page shows a bounded part);
+    ``?download=json``: Celigo's whole error object. Every character as Celigo sent it (docs/architecture.md
+    "Text Celigo sends"); the same access check as the page."""
+    error = get_error_for_user(request.user, pk)
+    if request.GET["download"] == "json":
+        text = json.dumps(error.raw, indent=2, ensure_ascii=False, sort_keys=True)
+        response = HttpResponse(text.encode("utf-8"), content_type="application/json")
+        name = f"error-{error.pk}.json"
+    else:
+        response = HttpResponse(error.message.encode("utf-8"), content_type="text/plain; charset=utf-8")
+        name = f"error-{error.pk}-message.txt"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def raw_display(error: ErrorRecord) -> dict[str, Any]:
+    raw_json = json.dumps(error.raw, indent=2, ensure_ascii=False, sort_keys=True)
+    return {"raw_json": raw_json[:RAW_DISPLAY_LIMIT], "raw_truncated": len(raw_json) > RAW_DISPLAY_LIMIT}
 
 
 def linked_errors(visible: QuerySet[ErrorRecord], error: ErrorRecord) -> dict[str, list[ErrorRecord]]:

@@ -311,16 +311,16 @@ def test_it_stores_malformed_errors_as_well_as_it_can(celigo_simulator):
 
     run = sync_account(account, full=False)
     assert run.outcome == SyncOutcome.SUCCEEDED, run.failure_message
-    assert run.errors_malformed == 1  # the truncated message
-    assert run.notes
+    assert run.errors_malformed == 0
     big = ErrorRecord.objects.get(account=account, error_id=huge["errorId"])
-    assert len(big.message) == 65_536
+    assert len(big.message) == 1_000_000  # whole; pages bound what they show
     weird = ErrorRecord.objects.get(account=account, error_id=odd["errorId"])
-    assert "注文 ❌" in weird.message
-    assert "\x00" not in weird.message
+    # NUL is kept (escaped in storage); an unpaired surrogate has no UTF-8 form and becomes U+FFFD.
+    assert weird.message == "nul\x00byte, lone \ufffd surrogate, 注文 ❌"
     assert weird.code == "422"
     assert weird.o_index == 7
-    assert len(weird.trace_key) == 500
+    assert len(weird.trace_key) == 500  # the indexed column; the whole key is in raw
+    assert weird.celigo_value("trace_key") == "t" * 2000
 
 
 def test_a_sync_that_failed_midway_repeats_the_missing_work(make_celigo_simulator):
