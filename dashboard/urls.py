@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from dashboard.views import actions, errors, overview, people, system, teams
+from dashboard.views import actions, errors, overview, people, system, teams, tokens
 
 urlpatterns = [
     path("", overview.overview, name="home"),
@@ -42,9 +42,12 @@ urlpatterns = [
     path("people/<int:pk>/", people.person_detail, name="person-detail"),
     path("people/<int:pk>/password-link/", people.person_password_link, name="person-password-link"),
     path("set-password/<uidb64>/<token>/", people.set_password, name="password-set"),
+    path("tokens/", tokens.token_list, name="token-list"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token-revoke"),
     path("system/", system.system_status, name="system-status"),
     path("healthz", system.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/", include("dashboard.api.urls")),
     path("admin/", admin.site.urls),
 ]

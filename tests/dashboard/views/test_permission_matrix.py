@@ -33,6 +33,7 @@ from dashboard.models import (
     ActionItem,
     ActionKind,
     Activity,
+    ApiToken,
     AuditEvent,
     ErrorRecord,
     SavedView,
@@ -46,8 +47,9 @@ pytestmark = pytest.mark.django_db
 # A 302 to the login page with ?next=: the visitor must log in first.
 LOGIN = "login"
 Status = int | str
-# Namespaces left out of the matrix; the admin has its own test below.
-SKIPPED_NAMESPACES = {"admin"}
+# Namespaces left out of the matrix; the admin has its own test below, and the REST API its own matrix over
+# the same personas, which walks every /api/v1/ pattern (tests/dashboard/api/test_api_matrix.py).
+SKIPPED_NAMESPACES = {"admin", "api"}
 # Answers that refuse: the request must not have changed anything (nor may any GET).
 REFUSALS = {403, 404, 405, LOGIN}
 
@@ -59,8 +61,8 @@ class Row(NamedTuple):
     method: str
     # Which shared object fills the pattern's <int:pk>: "error", "batch", "their-view" (a colleague's saved
     # view), "own-view" (a saved view of the persona asking), "team" (Warehouse, the colleague one of its
-    # members), "person" (the colleague), "link" (the colleague's set-password link, an invalid one), or None
-    # for a pattern without arguments.
+    # members), "person" (the colleague), "token" (an API token of the colleague), "link" (the colleague's
+    # set-password link, an invalid one), or None for a pattern without arguments.
     target: str | None
     anonymous: Status
     viewer: Status
@@ -152,6 +154,11 @@ MATRIX: tuple[Row, ...] = (
     get("person-password-link",         "person",     LOGIN,    405,   405,    405, 405,  405,       405),
     get("password-set",                 "link",       200,      200,   200,    200, 200,  200,       200),
     post("password-set",                "link",       200,      200,   200,    200, 200,  200,       200),
+    # API tokens: everyone manages their own; admins also see and revoke everyone's (a colleague's here).
+    get("token-list",                   None,         LOGIN,    200,   200,    200, 200,  200,       200),
+    post("token-list",                  None,         LOGIN,    200,   200,    200, 200,  200,       200),
+    post("token-revoke",                "token",      LOGIN,    404,   404,    404, 302,  404,       404),
+    get("token-revoke",                 "token",      LOGIN,    405,   405,    405, 405,  405,       405),
     # System: the status page needs a login, the health check does not.
     get("system-status",                None,         LOGIN,    200,   200,    200, 200,  200,       200),
     get("healthz",                      None,         200,      200,   200,    200, 200,  200,       200),
@@ -178,6 +185,7 @@ FORMS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "team-member-role": lambda world: {"user": world.batch.actor_id, "role": "lead"},
     "team-member-remove": lambda world: {"user": world.batch.actor_id},
     "team-scopes": lambda world: {"flows": [world.error.flow_id]},
+    "token-list": lambda world: {"name": "matrix", "scope": "read"},
 }
 
 
@@ -279,6 +287,8 @@ def pk_of(target: str | None, world: World, user: Any) -> dict[str, Any]:
         return {"pk": world.error.team_id}
     if target == "person":
         return {"pk": world.batch.actor_id}  # the colleague
+    if target == "token":  # the colleague's
+        return {"pk": ApiToken.issue(world.batch.actor)[0].pk}
     if target == "link":  # the colleague's set-password link, with a token that never was valid
         return {"uidb64": urlsafe_base64_encode(force_bytes(world.batch.actor_id)), "token": "0-invalid"}
     return {"pk": {"error": world.error, "batch": world.batch, "their-view": world.their_view}[target].pk}
@@ -293,6 +303,7 @@ def state(world: World) -> tuple:
         ActionItem.objects.count(),
         Activity.objects.count(),
         AuditEvent.objects.count(),
+        ApiToken.objects.filter(revoked_at__isnull=False).count(),
         sorted(SavedView.objects.values_list("pk", "name", "query_string", "shared")),
         (error.status, error.assignee_id, error.team_id, sorted(error.tags.values_list("name", flat=True))),
     )
