@@ -12,7 +12,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("ERROR_DESK_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-ENV = os.environ
+# Beside `make run`, manage.py reads the keys it keeps in var/ (only on the embedded default: env.py).
+ENV = read.with_embedded_keys(os.environ, VAR_DIR)
 DEBUG = read.read_bool(ENV, "DEBUG", default=False)
 SECRET_KEY = read.secret_key(ENV, debug=DEBUG)
 ALLOWED_HOSTS = read.allowed_hosts(ENV)
@@ -212,6 +213,7 @@ DEFAULT_FROM_EMAIL = read.default_from_email(ENV)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API (docs/api.md)
+API_REQUESTS_PER_MINUTE = read.read_int(ENV, "API_REQUESTS_PER_MINUTE", 1200, minimum=1)
 REST_FRAMEWORK = {
     # The token first: an unauthenticated call is a 401 with WWW-Authenticate, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -227,8 +229,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "dashboard.api.pagination.KeysetCursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["dashboard.api.throttling.ApiTokenRateThrottle"],
     # Per token (or per person for the browser), counted in the default cache: Redis when configured.
-    "DEFAULT_THROTTLE_RATES": {"api": f"{read.read_int(ENV, 'API_REQUESTS_PER_MINUTE', 1200, minimum=1)}/min"},
+    "DEFAULT_THROTTLE_RATES": {"api": f"{API_REQUESTS_PER_MINUTE}/min"},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["dashboard.api.parsers.BoundedJSONParser"],
     "DATETIME_FORMAT": "iso-8601",
 }
 SPECTACULAR_SETTINGS = {
