@@ -119,6 +119,28 @@ def redis_url(env: Mapping[str, str]) -> str | None:
     return url
 
 
+# What `make run` (dashboard/embedded.py) keeps under var/, by the variable each file stands for.
+EMBEDDED_KEY_FILES = {"SECRET_KEY": "secret_key", "FIELD_ENCRYPTION_KEYS": "field_encryption_keys"}
+
+
+def with_embedded_keys(env: Mapping[str, str], var_dir: Path) -> Mapping[str, str]:
+    """``env``, plus the keys `make run` keeps in ``var_dir`` when this process runs on the same embedded
+    default: no ``DATABASE_URL`` (so the SQLite file in ``var_dir``) and the files already made by `make run`.
+
+    So ``manage.py`` beside `make run` reads the same database with the same secret and encryption keys. A
+    variable that is set always wins, the files are never created here, and a deployment (``DATABASE_URL``
+    set) never reads them: production still needs ``SECRET_KEY`` and ``FIELD_ENCRYPTION_KEYS``.
+    """
+    if env.get("DATABASE_URL", "").strip():
+        return env
+    found = {}
+    for name, filename in EMBEDDED_KEY_FILES.items():
+        path = var_dir / filename
+        if not env.get(name, "").strip() and path.is_file():
+            found[name] = path.read_text().strip()
+    return {**env, **found} if found else env
+
+
 def secret_key(env: Mapping[str, str], *, debug: bool) -> str:
     key = env.get("SECRET_KEY", "").strip()
     if key:
@@ -127,7 +149,11 @@ def secret_key(env: Mapping[str, str], *, debug: bool) -> str:
         return key
     if debug:
         return "insecure-development-key-do-not-use-in-production"
-    raise fail("SECRET_KEY", "is required unless DEBUG=true (generate one with `openssl rand -base64 48`)")
+    raise fail(
+        "SECRET_KEY",
+        "is required unless DEBUG=true (generate one with `openssl rand -base64 48`); on the embedded "
+        "default, `make run` makes one in var/ that manage.py then reads",
+    )
 
 
 def allowed_hosts(env: Mapping[str, str]) -> list[str]:
