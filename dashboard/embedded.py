@@ -5,6 +5,10 @@ web server, a Celery worker and Celery beat as child processes — and, when no 
 configured, the bundled Celigo simulator, whose demo account the worker connects at start-up. It prints
 the URL and the login once the web server answers, and Ctrl-C (or SIGTERM) stops every child. If one
 child dies, the others are stopped too, so a half-running system never hides behind a working page.
+
+The console shows only what a person needs, the URL and the login last: each child writes to
+``var/log/<name>.log`` (the simulator's request log, Celery's banner and task lines), and a child that dies
+has its last lines printed. ``VERBOSE=1 make run`` sends the children's output to the console instead.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from dashboard import env as read
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10.0
+LOG_TAIL_LINES = 20
 DEMO_TOKEN = "sim-demo-token"  # noqa: S105 - the simulator's public demo token, not a secret
 
 
@@ -42,18 +47,43 @@ class Child:
 class Supervisor:
     """Starts children in their own process groups and stops them all together."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path | None = None) -> None:
         self.env = env
         self.children: list[Child] = []
         self.stopping = False
+        # None: the children write to our console.
+        self.log_dir = log_dir
 
     def start(self, name: str, argv: list[str]) -> Child:
         # A new process group per child: the terminal's Ctrl-C reaches only us, and we stop the children
         # in order, instead of every process racing to die at once.
-        process = subprocess.Popen(argv, cwd=ROOT, env=self.env, start_new_session=True)
+        output = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = (self.log_dir / f"{name}.log").open("ab")
+        try:
+            process = subprocess.Popen(
+                argv, cwd=ROOT, env=self.env, start_new_session=True, stdout=output, stderr=output
+            )
+        finally:
+            if output is not None:
+                output.close()  # the child holds its own copy
         child = Child(name, argv, process)
         self.children.append(child)
         return child
+
+    def where_to_look(self, child: Child | None = None) -> str:
+        """Where a person finds what went wrong; the last lines of a child's log when it has one."""
+        if self.log_dir is None:
+            return "see the messages above"
+        children = [child] if child is not None else self.children
+        tails = []
+        for each in children:
+            path = self.log_dir / f"{each.name}.log"
+            lines = path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:] if path.exists() else []
+            if lines:
+                tails.append(f"--- last lines of {path}:\n" + "\n".join(lines))
+        return "\n".join([f"see the logs in {self.log_dir}", *tails])
 
     def first_exited(self) -> Child | None:
         for child in self.children:
@@ -186,7 +216,8 @@ def main() -> int:
     manage(env, "collectstatic", "--noinput", "-v0")
     login = json.loads(manage(env, "ensure_demo_login", capture=True))
 
-    supervisor = Supervisor(env)
+    log_dir = None if read.read_bool(env, "VERBOSE") else var_dir(env) / "log"
+    supervisor = Supervisor(env, log_dir)
     simulator_port = None
     if not env.get("CELIGO_API_TOKEN", "").strip():
         simulator_port = int(env.get("SIMULATOR_PORT", "8765"))
@@ -232,7 +263,7 @@ def main() -> int:
                 ],
             )
             if not wait_for_port(host, simulator_port, supervisor):
-                print("The Celigo simulator did not start; see the messages above.", flush=True)
+                print(f"The Celigo simulator did not start; {supervisor.where_to_look()}", flush=True)
                 return 1
         supervisor.start(
             "web",
@@ -285,20 +316,22 @@ def main() -> int:
         )
         url = f"http://{host}:{port}/"
         if not wait_until_healthy(url + "healthz", supervisor):
-            print("Error Desk did not come up; see the messages above.", flush=True)
+            print(f"Error Desk did not come up; {supervisor.where_to_look()}", flush=True)
             return 1
         celigo = (
             f"the bundled simulator at {env['CELIGO_BASE_URL']} (demo account)"
             if simulator_port is not None
             else env.get("CELIGO_BASE_URL") or f"region {env.get('CELIGO_REGION', 'na')}"
         )
-        print_banner(url, login, celigo)
+        print_banner(url, login, celigo, log_dir)
         while True:
             exited = supervisor.first_exited()
             if exited is not None:
                 code = exited.process.returncode if exited.process else "?"
                 print(
-                    f"The {exited.name} process stopped (exit code {code}); stopping the others.", flush=True
+                    f"The {exited.name} process stopped (exit code {code}); stopping the others. "
+                    f"{supervisor.where_to_look(exited)}",
+                    flush=True,
                 )
                 return 1
             time.sleep(0.5)
@@ -309,12 +342,14 @@ def main() -> int:
         supervisor.stop_all()
 
 
-def print_banner(url: str, login: dict[str, str | None], celigo: str) -> None:
+def print_banner(url: str, login: dict[str, str | None], celigo: str, log_dir: Path | None) -> None:
     lines = ["", "=" * 72, f"  Error Desk is running at {url}", f"  Celigo: {celigo}"]
     if login.get("username"):
         lines.append(f"  Log in as: {login['username']}  /  password: {login['password']}")
     else:
         lines.append("  Log in with your Error Desk account (python manage.py createsuperuser adds one).")
+    if log_dir is not None:
+        lines.append(f"  Logs: {log_dir}/ (VERBOSE=1 make run shows them here)")
     lines += ["  Press Ctrl-C to stop every process.", "=" * 72, ""]
     print("\n".join(lines), flush=True)
 

@@ -1,10 +1,13 @@
 """Browser tests: Playwright drives the machine's Chromium (never a downloaded one) against live_server."""
 
 import os
+import shutil
 
 import django.contrib.staticfiles.handlers
 import pytest
 from django.test.testcases import _StaticFilesHandler
+
+from tests.conftest import unavailable
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body are
 # still synchronous and safe here.
@@ -31,9 +34,12 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_ARGS, "headless": True}
 
 
-@pytest.fixture(autouse=True)
-def _chromium_present(chromium_path):
-    return chromium_path
+def pytest_runtest_setup(item):
+    """Without Chromium a browser test skips (fails under CI=true) before any fixture runs: the session's
+    browser fixture would otherwise try to launch it first and end the test in an error."""
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not shutil.which(path):
+        unavailable(f"Chromium not found at {path} (install it, or set CHROMIUM_PATH)")
 
 
 @pytest.fixture
