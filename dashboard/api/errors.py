@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -18,8 +18,9 @@ from dashboard.actions.retry_data import do_edit_retry_data
 from dashboard.api.pagination import KeysetCursorPagination, paginated
 from dashboard.api.problems import celigo_problem, rejected
 from dashboard.celigo import WEB_MAX_WAIT_SECONDS, client_for
-from dashboard.models import Activity, ErrorRecord, Tag
+from dashboard.models import Activity, ErrorRecord
 from dashboard.outbox.selection import ActionRejected
+from dashboard.queries.export import iso
 from dashboard.queries.filters import ErrorFilter
 
 CELIGO_TIMEOUT_SECONDS = 10.0
@@ -56,10 +57,45 @@ class ErrorSerializer(serializers.ModelSerializer[ErrorRecord]):
         return error.step.name if error.step else None
 
     def get_tags(self, error: ErrorRecord) -> list[str]:
-        return sorted(tag.name for tag in error.tags.all())
+        names = getattr(error, TAG_NAMES, None)
+        return sorted(names if names is not None else (tag.name for tag in error.tags.all()))
+
+    def to_representation(self, error: ErrorRecord) -> dict[str, Any]:
+        # The fields above, written out: a page of 200 errors is serialised in a few milliseconds instead of
+        # tens through each field object (bench/api.py); the declarations still make the schema.
+        return {
+            "id": error.pk,
+            "account": error.account_id,
+            "flow_id": error.celigo_flow_id,
+            "step_id": error.celigo_step_id,
+            "error_id": error.error_id,
+            "integration_id": self.get_integration_id(error),
+            "flow_name": self.get_flow_name(error),
+            "step_name": self.get_step_name(error),
+            "occurred_at": iso(error.occurred_at),
+            "source": error.source,
+            "code": error.code,
+            "message": error.message,
+            "classification": error.classification,
+            "trace_key": error.trace_key,
+            "retry_data_key": error.retry_data_key,
+            "flow_job_id": error.flow_job_id,
+            "status": error.status,
+            "assignee": error.assignee_id,
+            "team": error.team_id,
+            "tags": self.get_tags(error),
+            "resolved_at": iso(error.resolved_at),
+            "resolved_by": error.resolved_by,
+            "first_seen_at": iso(error.first_seen_at),
+            "last_seen_at": iso(error.last_seen_at),
+            "purged": error.purged,
+        }
 
 
 class ErrorDetailSerializer(ErrorSerializer):
+    def to_representation(self, error: ErrorRecord) -> dict[str, Any]:
+        return serializers.ModelSerializer.to_representation(self, error)
+
     class Meta(ErrorSerializer.Meta):
         fields = [
             *ErrorSerializer.Meta.fields,
@@ -91,12 +127,32 @@ class RetryDataSerializer(serializers.Serializer[Any]):
     retry = serializers.BooleanField(default=False, write_only=True, help_text="Queue a retry afterwards.")
 
 
-def error_queryset(user: Any) -> QuerySet[ErrorRecord]:
-    return (
-        access.visible_errors(user)
-        .select_related("account", "integration", "flow", "step", "assignee", "team")
-        .prefetch_related(Prefetch("tags", queryset=Tag.objects.only("name")))
-    )
+# The list's columns: not ``raw`` (Celigo's whole JSON), and of the related rows only the names shown, since
+# flows and steps carry JSON documents of their own; account, assignee and team are plain ids.
+LIST_COLUMNS = (
+    "account_id", "celigo_flow_id", "celigo_step_id", "error_id", "occurred_at", "source", "code", "message",
+    "classification", "trace_key", "retry_data_key", "flow_job_id", "status", "assignee_id", "team_id",
+    "resolved_at", "resolved_by", "first_seen_at", "last_seen_at", "purged", "integration__celigo_id",
+    "flow__name", "step__name",
+)  # fmt: skip
+
+
+TAG_NAMES = "tag_names"
+
+
+def error_queryset(user: Any, *, whole: bool = False) -> QuerySet[ErrorRecord]:
+    errors = access.visible_errors(user).select_related("integration", "flow", "step")
+    return errors if whole else errors.only(*LIST_COLUMNS)
+
+
+def attach_tag_names(errors: list[ErrorRecord]) -> None:
+    """Each error's tag names in one query (``prefetch_related`` makes a queryset per error: 25 ms a page)."""
+    names: dict[int, list[str]] = {error.pk: [] for error in errors}
+    pairs = ErrorRecord.tags.through.objects.filter(errorrecord_id__in=list(names))
+    for error_id, name in pairs.values_list("errorrecord_id", "tag__name"):
+        names[error_id].append(name)
+    for error in errors:
+        setattr(error, TAG_NAMES, names[error.pk])
 
 
 class ErrorViewSet(viewsets.ReadOnlyModelViewSet[ErrorRecord]):
@@ -109,13 +165,18 @@ class ErrorViewSet(viewsets.ReadOnlyModelViewSet[ErrorRecord]):
     lookup_value_regex = PK_PATTERN
 
     def get_queryset(self) -> QuerySet[ErrorRecord]:
-        return error_queryset(self.request.user)
+        return error_queryset(self.request.user, whole=self.action == "retrieve")
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return ErrorDetailSerializer if self.action == "retrieve" else ErrorSerializer
 
     def get_object(self) -> ErrorRecord:
         return access.get_error_for_user(self.request.user, self.kwargs["pk"], base=self.get_queryset())
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        attach_tag_names(page or [])
+        return page
 
     @extend_schema(responses=ActivitySerializer(many=True))
     @action(detail=True, pagination_class=KeysetCursorPagination, filterset_class=None)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -60,11 +62,11 @@ class ApiToken(models.Model):
     @classmethod
     def issue(
         cls,
-        user: models.Model,
+        user: Any,
         *,
         scope: str = TokenScope.READ,
         name: str = "",
-        expires_at: object = None,
+        expires_at: datetime | None = None,
     ) -> tuple[ApiToken, str]:
         """Make a token; returns it and the secret, which is never available again."""
         prefix = secrets.token_hex(TOKEN_PREFIX_LENGTH // 2)
