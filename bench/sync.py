@@ -20,6 +20,7 @@ Runs against a generated simulator account (default: 20 integrations x 20 flows 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import resource
@@ -36,6 +37,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres")
 TOKEN_SEED = 7
+# Production settings need a Fernet key for the stored Celigo token; this one encrypts a benchmark's only.
+BENCH_FIELD_KEY = base64.urlsafe_b64encode(b"bench-only-field-encryption-key!").decode()
 
 
 def free_port() -> int:
@@ -101,7 +104,12 @@ def start_simulator(args: argparse.Namespace, errors: int) -> tuple[subprocess.P
 
 def run_child(database_url: str, base_url: str, steps: list[str]) -> dict[str, Any]:
     """Run ``steps`` of the benchmark in a fresh Django process (so its peak RSS is its own)."""
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-" + "k" * 40}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "bench-" + "k" * 40,
+        "FIELD_ENCRYPTION_KEYS": BENCH_FIELD_KEY,
+    }
     env.pop("REDIS_URL", None)
     result = subprocess.run(
         [sys.executable, __file__, "--child", base_url, *steps],
