@@ -7,6 +7,7 @@ import urllib.request
 
 import pytest
 
+from celigo_api import RateLimited
 from dashboard.models import Activity, ActivityKind, CeligoState, ErrorRecord, Step, SyncOutcome
 from dashboard.sync.run import sync_account
 from tests.dashboard.sync.test_sync import celigo_truth, connect, open_error_ids, stored
@@ -108,9 +109,15 @@ def test_it_records_them_through_spurious_429s(celigo_simulator):
     errors = set_up_between_cycles(sim)
     control(sim, "PUT", "faults", {"spec": "429=0.25"})
 
-    outcomes = [sync_account(account, full=False) for _ in range(2)]
-    assert any(run.rate_limited for run in outcomes)
-    assert outcomes[-1].outcome == SyncOutcome.SUCCEEDED, outcomes[-1].failure_message
+    for _ in range(4):
+        try:
+            sync_account(account, full=False)
+            break
+        except RateLimited:  # five 429s in a row: the task would be rescheduled; run it again
+            continue
+    runs = list(account.sync_runs.filter(kind="incremental").order_by("-started_at")[:4])
+    assert sum(run.rate_limited for run in runs) > 0
+    assert runs[0].outcome == SyncOutcome.SUCCEEDED, runs[0].failure_message
     control(sim, "PUT", "faults", {"spec": ""})
     assert_recorded(account, sim, errors)
 
