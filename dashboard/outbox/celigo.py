@@ -191,16 +191,13 @@ class CeligoSender:
             message = str(error) if error else "Celigo refused the request"
         items.settle_claimed(claimed, ItemOutcome.FAILED, message[:1000])
         action = self.batch.get_kind_display()
-        timeline.record(
-            timeline.entry(
-                pk,
-                ActivityKind.ACTION_FAILED,
-                actor=self.batch.actor,
-                batch=self.batch.pk,
-                action=action,
-                reason=message[:2000],
-            )
-            for pk in error_ids
+        timeline.record_same(
+            error_ids,
+            ActivityKind.ACTION_FAILED,
+            actor=self.batch.actor,
+            batch=self.batch.pk,
+            action=action,
+            reason=message[:2000],
         )
 
     def not_applied(self, error: Exception | None) -> bool:
@@ -228,6 +225,4 @@ class CeligoSender:
         else:
             errors.update(retry_outcome=RetryOutcome.PENDING, retried_at=now)
             kind, data = ActivityKind.RETRY_REQUESTED, ({"job_id": outcome.job_id} if outcome.job_id else {})
-        timeline.record(
-            timeline.entry(pk, kind, actor=actor, at=now, **data, batch=self.batch.pk) for pk in ids
-        )
+        timeline.record_same(ids, kind, actor=actor, at=now, **data, batch=self.batch.pk)

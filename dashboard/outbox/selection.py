@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 
 from dashboard.access import visible_errors
-from dashboard.lib.iterables import chunked
-from dashboard.models import ActionBatch, ActionItem, ErrorRecord
+from dashboard.models import ActionBatch, ActionItem, ErrorRecord, ItemOutcome
 from dashboard.queries.filters import ErrorFilter
-
-SELECT_CHUNK = 10_000
 
 
 class ActionRejected(ValueError):
@@ -40,15 +38,24 @@ def validate_filter(filter_query: str, actor: Any) -> QuerySet[ErrorRecord]:
 
 
 def select_items(batch: ActionBatch) -> int:
-    """Turn the batch's filter into items, now, as its actor would see the list at this moment."""
-    ids = validate_filter(batch.filter_query, batch.actor).order_by().values_list("pk", flat=True)
-    with transaction.atomic():
-        total = 0
-        for chunk in chunked(ids.iterator(chunk_size=SELECT_CHUNK), SELECT_CHUNK):
-            ActionItem.objects.bulk_create(
-                [ActionItem(batch_id=batch.pk, error_id=pk) for pk in chunk], ignore_conflicts=True
-            )
-            total += len(chunk)
+    """Turn the batch's filter into items, now, as its actor would see the list at this moment.
+
+    One ``INSERT … SELECT`` over the filter's own query: the database copies the ids, so "all 111,646
+    matching errors" costs no Python object per error.
+    """
+    errors = validate_filter(batch.filter_query, batch.actor).order_by()
+    chosen, params = errors.annotate(chosen_id=F("pk")).values_list("chosen_id").query.sql_with_params()
+    quote, meta = connection.ops.quote_name, ActionItem._meta
+    fields = ("batch", "error", "outcome", "message", "attempts", "claimed_by", "updated_at")
+    column = {field.name: str(field.column) for field in meta.concrete_fields}
+    columns = ", ".join(quote(column[name]) for name in fields)
+    now = meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    # "WHERE true": SQLite reads "FROM (…) ON CONFLICT" as a join otherwise. Only names and the ORM's own
+    # SQL are interpolated.
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT %s, chosen.chosen_id, %s, '', 0, '', %s FROM ({chosen}) AS chosen WHERE true ON CONFLICT DO NOTHING"  # noqa: S608, E501
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [batch.pk, ItemOutcome.PENDING, now, *params])
+        total = cursor.rowcount
         ActionBatch.objects.filter(pk=batch.pk).update(selected=True, total=total)
     batch.selected, batch.total = True, total
     return total

@@ -4,7 +4,7 @@ The sync, the outbox and the ``do_*`` actions record entries with :func:`entry` 
 detail page (and later e-mail, Slack and the API) say what happened with :func:`describe`.
 """
 
-from dashboard.timeline.entries import SYNC, Actor, SystemActor, entry, record
+from dashboard.timeline.entries import SYNC, Actor, SystemActor, entry, record, record_same
 from dashboard.timeline.sentences import describe
 
-__all__ = ["SYNC", "Actor", "SystemActor", "describe", "entry", "record"]
+__all__ = ["SYNC", "Actor", "SystemActor", "describe", "entry", "record", "record_same"]
