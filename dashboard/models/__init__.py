@@ -19,6 +19,7 @@ from dashboard.models.outbox import (
     ItemOutcome,
 )
 from dashboard.models.people import ROLE_RANK, Profile, Role
+from dashboard.models.routing_rules import AssignMode, RoutingRule, RuleHit, RuleMatch
 from dashboard.models.saved_views import SavedView
 from dashboard.models.structure import CeligoUser, Flow, FlowJob, Integration, Step, StepKind
 from dashboard.models.sync_runs import SyncKind, SyncOutcome, SyncRun
@@ -36,6 +37,7 @@ __all__ = [
     "Activity",
     "ActivityKind",
     "ApiToken",
+    "AssignMode",
     "AuditEvent",
     "AuditKind",
     "BatchState",
@@ -52,6 +54,9 @@ __all__ = [
     "Region",
     "RetryOutcome",
     "Role",
+    "RoutingRule",
+    "RuleHit",
+    "RuleMatch",
     "SavedView",
     "Step",
     "StepKind",

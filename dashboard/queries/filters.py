@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from dashboard.access import team_ids
-from dashboard.models import CeligoAccount, CeligoState, ErrorRecord, RetryOutcome
+from dashboard.models import CeligoAccount, CeligoState, ErrorRecord, RetryOutcome, RuleHit
 
 # Must stay identical to the expression of the trigram index in migration 0004, or PostgreSQL will not use it.
 SEARCH_EXPRESSION = "(message || ' ' || code || ' ' || trace_key || ' ' || error_id)"
@@ -136,6 +136,25 @@ class TeamFilter(django_filters.Filter):
         return qs.filter(team_id=int(value))
 
 
+class RuleField(forms.CharField):
+    def clean(self, value: Any) -> Any:
+        value = (super().clean(value) or "").strip()
+        if value and not re.fullmatch(r"\d{1,18}", value):
+            raise forms.ValidationError("Use a routing rule's id.")
+        return value
+
+
+class RoutedByRuleFilter(django_filters.Filter):
+    """Errors a routing rule matched (``RuleHit``), newly stored or in a backlog the rule was applied to."""
+
+    field_class = RuleField
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        if not value:
+            return qs
+        return qs.filter(pk__in=RuleHit.objects.filter(rule_id=int(value)).values("error_id"))
+
+
 class SearchFilter(django_filters.CharFilter):
     """Free text over message, code, trace key and error id (case-insensitive substring)."""
 
@@ -189,7 +208,8 @@ class BoundedIsoDateTimeField(django_filters.fields.IsoDateTimeField):
             raise forms.ValidationError(
                 f"Use a time between {EARLIEST.year} and {LATEST.year - 1}.", code="out_of_range"
             )
-        return moment
+        # The same instant in UTC: PostgreSQL refuses offsets beyond ±15:59 (ISO allows +18:34).
+        return moment.astimezone(UTC)
 
 
 class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -232,6 +252,7 @@ class ErrorFilter(django_filters.FilterSet):
         choices=[c for c in RetryOutcome.choices if c[0]], empty_label="Any retry outcome"
     )
     fingerprint = django_filters.CharFilter(max_length=16)
+    rule = RoutedByRuleFilter(max_length=20, label="Routed by rule")
     q = SearchFilter(max_length=SEARCH_MAX_LENGTH, label="Search")
     ordering = StableOrderingFilter(fields=[(field, name) for name, field in ORDERING_FIELDS.items()])
 
