@@ -94,7 +94,16 @@ class ErrorSerializer(serializers.ModelSerializer[ErrorRecord]):
 
 class ErrorDetailSerializer(ErrorSerializer):
     def to_representation(self, error: ErrorRecord) -> dict[str, Any]:
-        return serializers.ModelSerializer.to_representation(self, error)
+        data = serializers.ModelSerializer.to_representation(self, error)
+        # A linked error (the one a failed retry came from, or a regression's) may be another team's.
+        linked = [pk for pk in (error.retry_of_id, error.regression_of_id) if pk]
+        if linked:
+            user = self.context["request"].user
+            visible = set(access.visible_errors(user).filter(pk__in=linked).values_list("pk", flat=True))
+            for field in ("retry_of", "regression_of"):
+                if data[field] not in visible:
+                    data[field] = None
+        return data
 
     class Meta(ErrorSerializer.Meta):
         fields = [

@@ -113,3 +113,11 @@ def test_batches_of_others_are_404(api_as, split):
         assert api_as(persona).get(f"/api/v1/actions/{batch}/items/").status_code == 404
     assert batch not in {row["id"] for row in api_as("restricted").get("/api/v1/actions/").json()["results"]}
     assert api_as("lead").get(f"/api/v1/actions/{batch}/").status_code == 200
+
+
+def test_a_link_to_another_teams_error_is_left_out_of_the_detail(api_as, warehouse, finance):
+    theirs = ErrorRecordFactory(team=finance)
+    mine = ErrorRecordFactory(team=warehouse, regression_of=theirs, retry_of=theirs)
+    detail = api_as("restricted").get(f"/api/v1/errors/{mine.pk}/").json()
+    assert (detail["regression_of"], detail["retry_of"]) == (None, None)
+    assert api_as("triager").get(f"/api/v1/errors/{mine.pk}/").json()["regression_of"] == theirs.pk
