@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -91,7 +92,7 @@ class GroupViewSet(viewsets.GenericViewSet[ErrorRecord]):
             }
         )
 
-    def cached_groups(self, request: Request, ordering: str, page: int) -> tuple[list[Any], int]:
+    def cached_groups(self, request: Request, ordering: str, page: int) -> tuple[Sequence[Any], int]:
         """As the HTML list does: grouping reads every matching index entry (a third of a second for the open
         backlog of a million errors), so one answer serves the same question, from someone who sees the
         same errors, for a minute; a batch finishing starts a fresh one."""
