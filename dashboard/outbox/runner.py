@@ -29,8 +29,6 @@ from dashboard.outbox.selection import select_items
 
 log = logging.getLogger(__name__)
 
-# How long a batch may wait for Celigo before it fails (ACTION_BATCH_MAX_WAIT_HOURS, see README).
-DEFAULT_MAX_WAIT_HOURS = 24
 # Whatever stops a run half-way without saying anything about Celigo: the task's soft time limit, or the
 # database going away. The batch waits and a later run resumes it.
 WAIT_AFTER_INTERRUPTION = 30.0
@@ -169,7 +167,7 @@ class BatchRunner:
         self.settle_counts()
         now = timezone.now()
         since = self.items.rows().values_list("waiting_since", flat=True).first() or now
-        limit_hours = getattr(settings, "ACTION_BATCH_MAX_WAIT_HOURS", DEFAULT_MAX_WAIT_HOURS)
+        limit_hours = settings.ACTION_BATCH_MAX_WAIT_HOURS
         if now - since > timedelta(hours=limit_hours):
             hours = (now - since).total_seconds() / 3600
             BATCH_LEASE.release(
