@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from dashboard.views import actions, errors, overview, people, system, teams, tokens
+from dashboard.views import actions, errors, overview, people, rules, system, teams, tokens
 
 urlpatterns = [
     path("", overview.overview, name="home"),
@@ -33,6 +33,12 @@ urlpatterns = [
     path("teams/<int:pk>/members/role/", teams.team_member_role, name="team-member-role"),
     path("teams/<int:pk>/members/remove/", teams.team_member_remove, name="team-member-remove"),
     path("teams/<int:pk>/scopes/", teams.team_scopes, name="team-scopes"),
+    path("rules/", rules.rule_list, name="rule-list"),
+    path("rules/new/", rules.rule_add, name="rule-add"),
+    path("rules/dry-run/", rules.rule_dry_run, name="rule-dry-run"),
+    path("rules/<int:pk>/", rules.rule_edit, name="rule-edit"),
+    path("rules/<int:pk>/move/", rules.rule_move, name="rule-move"),
+    path("rules/<int:pk>/delete/", rules.rule_delete, name="rule-delete"),
     path("actions/", actions.batch_list, name="batch-list"),
     path("actions/<int:pk>/", actions.batch_detail, name="batch-detail"),
     path("actions/<int:pk>/progress/", actions.batch_progress, name="batch-progress"),

@@ -36,6 +36,7 @@ from dashboard.models import (
     ApiToken,
     AuditEvent,
     ErrorRecord,
+    RoutingRule,
     SavedView,
     Team,
     TeamMembership,
@@ -62,7 +63,7 @@ class Row(NamedTuple):
     # Which shared object fills the pattern's <int:pk>: "error", "batch", "their-view" (a colleague's saved
     # view), "own-view" (a saved view of the persona asking), "team" (Warehouse, the colleague one of its
     # members), "person" (the colleague), "token" (an API token of the colleague), "link" (the colleague's
-    # set-password link, an invalid one), or None for a pattern without arguments.
+    # set-password link, an invalid one), "rule" (a routing rule), or None for a pattern without arguments.
     target: str | None
     anonymous: Status
     viewer: Status
@@ -143,6 +144,18 @@ MATRIX: tuple[Row, ...] = (
     post("team-scopes",                 "team",       LOGIN,    403,   403,    302, 302,  403,       403),
     get("team-scopes",                  "team",       LOGIN,    405,   405,    405, 405,  405,       405),
     get("team-scope-search",            None,         LOGIN,    403,   403,    200, 200,  403,       403),
+    # Routing rules: leads and admins only (403 for the rest); "rule" is a rule a lead wrote.
+    get("rule-list",                    None,         LOGIN,    403,   403,    200, 200,  403,       403),
+    get("rule-add",                     None,         LOGIN,    403,   403,    200, 200,  403,       403),
+    post("rule-add",                    None,         LOGIN,    403,   403,    302, 302,  403,       403),
+    get("rule-edit",                    "rule",       LOGIN,    403,   403,    200, 200,  403,       403),
+    post("rule-edit",                   "rule",       LOGIN,    403,   403,    302, 302,  403,       403),
+    post("rule-move",                   "rule",       LOGIN,    403,   403,    302, 302,  403,       403),
+    get("rule-move",                    "rule",       LOGIN,    405,   405,    405, 405,  405,       405),
+    post("rule-delete",                 "rule",       LOGIN,    403,   403,    302, 302,  403,       403),
+    get("rule-delete",                  "rule",       LOGIN,    405,   405,    405, 405,  405,       405),
+    post("rule-dry-run",                None,         LOGIN,    403,   403,    200, 200,  403,       403),
+    get("rule-dry-run",                 None,         LOGIN,    405,   405,    405, 405,  405,       405),
     # People: admins only (403 for the rest). The colleague is the person; adding one or issuing a link
     # answers 200 with the link shown once. A set-password link needs no login: this one is invalid (200).
     get("people-list",                  None,         LOGIN,    403,   403,    403, 200,  403,       403),
@@ -169,6 +182,14 @@ MATRIX: tuple[Row, ...] = (
 )
 # fmt: on
 
+
+def rule_form(world: Any) -> dict[str, Any]:
+    return {
+        "name": "Matrix rule", "match": "all", "enabled": "on", "tags": "matrix", "days": "7",
+        "cond_field": ["code"], "cond_op": ["is"], "cond_value": ["422"],
+    }  # fmt: skip
+
+
 # What the POST rows send: minimal, valid-looking forms (a comment is the mildest action there is).
 FORMS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "saved-view-create": lambda world: {"name": "Matrix view", "query_string": "status=open"},
@@ -186,6 +207,10 @@ FORMS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "team-member-remove": lambda world: {"user": world.batch.actor_id},
     "team-scopes": lambda world: {"flows": [world.error.flow_id]},
     "token-list": lambda world: {"name": "matrix", "scope": "read"},
+    "rule-add": rule_form,
+    "rule-edit": rule_form,
+    "rule-move": lambda world: {"direction": "up"},
+    "rule-dry-run": rule_form,
 }
 
 
@@ -289,6 +314,9 @@ def pk_of(target: str | None, world: World, user: Any) -> dict[str, Any]:
         return {"pk": world.batch.actor_id}  # the colleague
     if target == "token":  # the colleague's
         return {"pk": ApiToken.issue(world.batch.actor)[0].pk}
+    if target == "rule":  # a rule a lead wrote
+        conditions = [{"field": "code", "op": "is", "value": "422"}]
+        return {"pk": RoutingRule.objects.create(name="Lead's rule", conditions=conditions, tags=["x"]).pk}
     if target == "link":  # the colleague's set-password link, with a token that never was valid
         return {"uidb64": urlsafe_base64_encode(force_bytes(world.batch.actor_id)), "token": "0-invalid"}
     return {"pk": {"error": world.error, "batch": world.batch, "their-view": world.their_view}[target].pk}
