@@ -102,3 +102,19 @@ def test_a_throttled_token_gets_429_with_retry_after(api_as, monkeypatch):
     assert statuses == [200, 200, 200, 429]
     assert int(client.get("/api/v1/errors/")["Retry-After"]) > 0
     assert api_as("viewer").get("/api/v1/errors/").status_code == 200, "another token has its own bucket"
+
+
+def test_throttle_counts_are_kept_in_redis_when_it_is_the_cache(
+    api_as, monkeypatch, redis_client, redis_url, settings
+):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    }
+    monkeypatch.setattr(ApiTokenRateThrottle, "THROTTLE_RATES", {"api": "2/min"})
+    for key in redis_client.scan_iter("*throttle_api_*"):  # counts of an earlier run's tokens (ids repeat)
+        redis_client.delete(key)
+    client = api_as("viewer")
+    assert [client.get("/api/v1/errors/").status_code for _ in range(3)] == [200, 200, 429]
+    token = ApiToken.objects.latest("created_at")
+    # Every web process reads the same count: it is in Redis, not in this process's memory.
+    assert redis_client.keys(f"*throttle_api_token-{token.pk}")
