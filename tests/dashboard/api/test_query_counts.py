@@ -47,7 +47,7 @@ def make(kind: str, n: int, admin, error) -> str:
         return "/api/v1/views/"
     if kind == "teams":
         for _ in range(n):
-            TeamMembership.objects.create(team=TeamFactory(), user=UserFactory())
+            TeamMembership.objects.create(team_id=TeamFactory().pk, user_id=UserFactory().pk)
         return "/api/v1/teams/"
     if kind == "users":
         for i in range(n):
