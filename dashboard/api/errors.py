@@ -73,19 +73,19 @@ class ErrorSerializer(serializers.ModelSerializer[ErrorRecord]):
             "flow_name": self.get_flow_name(error),
             "step_name": self.get_step_name(error),
             "occurred_at": iso(error.occurred_at),
-            "source": error.source,
-            "code": error.code,
+            "source": error.celigo_value("source"),
+            "code": error.celigo_value("code"),
             "message": error.message,
-            "classification": error.classification,
-            "trace_key": error.trace_key,
-            "retry_data_key": error.retry_data_key,
-            "flow_job_id": error.flow_job_id,
+            "classification": error.celigo_value("classification"),
+            "trace_key": error.celigo_value("trace_key"),
+            "retry_data_key": error.celigo_value("retry_data_key"),
+            "flow_job_id": error.celigo_value("flow_job_id"),
             "status": error.status,
             "assignee": error.assignee_id,
             "team": error.team_id,
             "tags": self.get_tags(error),
             "resolved_at": iso(error.resolved_at),
-            "resolved_by": error.resolved_by,
+            "resolved_by": error.celigo_value("resolved_by"),
             "first_seen_at": iso(error.first_seen_at),
             "last_seen_at": iso(error.last_seen_at),
             "purged": error.purged,
@@ -95,6 +95,7 @@ class ErrorSerializer(serializers.ModelSerializer[ErrorRecord]):
 class ErrorDetailSerializer(ErrorSerializer):
     def to_representation(self, error: ErrorRecord) -> dict[str, Any]:
         data = serializers.ModelSerializer.to_representation(self, error)
+        data.update({name: error.celigo_value(name) for name in WHOLE_VALUES})
         # A linked error (the one a failed retry came from, or a regression's) may be another team's.
         linked = [pk for pk in (error.retry_of_id, error.regression_of_id) if pk]
         if linked:
@@ -147,11 +148,25 @@ LIST_COLUMNS = (
 
 
 TAG_NAMES = "tag_names"
+# Bounded columns whose whole value the API returns from ``raw`` when the column is full (models/errors.py).
+WHOLE_VALUES = (
+    "source", "code", "classification", "trace_key", "retry_data_key", "flow_job_id", "resolved_by",
+)  # fmt: skip
 
 
 def error_queryset(user: Any, *, whole: bool = False) -> QuerySet[ErrorRecord]:
     errors = access.visible_errors(user).select_related("integration", "flow", "step")
     return errors if whole else errors.only(*LIST_COLUMNS)
+
+
+def attach_raw_where_cut(errors: list[ErrorRecord]) -> None:
+    """Celigo's whole object for the (rare) errors with a full bounded column, in one query, so the list
+    returns those values whole without reading ``raw`` for every row."""
+    cut = [error for error in errors if any(error.is_cut(name) for name in WHOLE_VALUES)]
+    if cut:
+        raws = dict(ErrorRecord.objects.filter(pk__in=[e.pk for e in cut]).values_list("pk", "raw"))
+        for error in cut:
+            error.raw = raws.get(error.pk, {})
 
 
 def attach_tag_names(errors: list[ErrorRecord]) -> None:
@@ -185,6 +200,7 @@ class ErrorViewSet(viewsets.ReadOnlyModelViewSet[ErrorRecord]):
     def paginate_queryset(self, queryset: Any) -> Any:
         page = super().paginate_queryset(queryset)
         attach_tag_names(page or [])
+        attach_raw_where_cut(page or [])
         return page
 
     @extend_schema(responses=ActivitySerializer(many=True))

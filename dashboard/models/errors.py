@@ -164,11 +164,18 @@ class ErrorRecord(models.Model):
         """A Celigo field whole. A bounded column (an indexed identifier or label) keeps the first characters
         of a longer value; the whole one is then read from ``raw``, which keeps every field as sent."""
         value = getattr(self, name)
-        limit = getattr(self._meta.get_field(name), "max_length", None)
+        if not self.is_cut(name):
+            return value
         original = self.raw.get(RAW_NAMES.get(name, "")) if isinstance(self.raw, dict) else None
-        if limit and len(value) >= limit and original is not None and str(original).startswith(value):
+        if original is not None and str(original).startswith(value):
             return str(original)
         return value
+
+    def is_cut(self, name: str) -> bool:
+        """Whether the bounded column ``name`` may hold only the start of Celigo's value (it is full)."""
+        limit = getattr(self._meta.get_field(name), "max_length", None)
+        value = getattr(self, name)
+        return bool(limit and value and len(value) >= limit)
 
 
 class ErrorFingerprint(models.Model):

@@ -199,3 +199,18 @@ def test_the_api_the_html_list_and_the_csv_give_the_same_errors(api_as, login_as
     ]
     assert api_ids == csv_ids
     assert list(dict.fromkeys(html_ids)) == api_ids
+
+
+def test_long_identifiers_come_back_whole_in_the_list_and_the_detail(api_as):
+    trace_key, code = "PO-" + "7" * 1997, "E" * 300  # longer than their indexed columns
+    error = ErrorRecordFactory(
+        trace_key=trace_key[:500], code=code[:200], raw={"traceKey": trace_key, "code": code, "message": "x"}
+    )
+    ErrorRecordFactory.create_batch(3)
+    client = api_as("triager")
+    with CaptureQueriesContext(connection) as queries:
+        listed = {row["id"]: row for row in client.get("/api/v1/errors/").json()["results"]}
+    assert (listed[error.pk]["trace_key"], listed[error.pk]["code"]) == (trace_key, code)
+    assert sum('"raw"' in query["sql"] for query in queries.captured_queries) == 1  # one query for the page
+    detail = client.get(f"/api/v1/errors/{error.pk}/").json()
+    assert (detail["trace_key"], detail["code"]) == (trace_key, code)
