@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from dashboard.models import AssignMode, RoutingRule, RuleMatch, Tag, Team
+from dashboard.models import ActionBatch, ActionKind, AssignMode, RoutingRule, RuleMatch, Tag, Team
+from dashboard.outbox.request import request_action
 from dashboard.routing.conditions import RuleInvalid, clean_conditions
 
 Actor = AbstractBaseUser | AnonymousUser | None
@@ -123,6 +124,25 @@ def do_move_rule(actor: Actor, rule: RoutingRule, position: int) -> list[Routing
         rules.insert(max(0, min(position, len(rules))), rule)
         renumber(rules)
     return rules
+
+
+def backlog_query(rule: RoutingRule) -> str:
+    """The error list's query for the rule's open backlog: what its conditions match among open errors."""
+    return f"status=open&matches_rule={rule.pk}"
+
+
+def do_apply_rule_to_backlog(
+    actor: AbstractBaseUser | AnonymousUser, rule: RoutingRule, *, run_now: bool = True
+) -> ActionBatch:
+    """Apply ``rule`` to the open errors it matches, as an audited batch in the outbox (the actor, the
+    errors and the outcome of each are recorded; the page shows its progress). Leads only."""
+    return request_action(
+        actor,
+        ActionKind.APPLY_RULE,
+        filter_query=backlog_query(rule),
+        params={"rule": rule.pk},
+        run_now=run_now,
+    )
 
 
 def renumber(rules: list[RoutingRule]) -> None:

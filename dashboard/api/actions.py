@@ -26,7 +26,8 @@ FILTER_MAX_LENGTH = 4000
 
 
 class ActionRequestSerializer(serializers.Serializer[Any]):
-    action = serializers.ChoiceField(choices=ActionKind.choices)
+    # Applying a routing rule to the backlog is asked for through rules/, not here.
+    action = serializers.ChoiceField(choices=[c for c in ActionKind.choices if c[0] != ActionKind.APPLY_RULE])
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,

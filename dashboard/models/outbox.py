@@ -17,6 +17,7 @@ class ActionKind(models.TextChoices):
     TAG = "tag", "Add tags"
     UNTAG = "untag", "Remove tags"
     COMMENT = "comment", "Comment"
+    APPLY_RULE = "apply_rule", "Apply a routing rule"
 
 
 # Actions that call Celigo for every error; the others are local (optionally mirrored to Celigo).

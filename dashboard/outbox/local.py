@@ -7,15 +7,17 @@ from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from dashboard.actions.assignment import do_assign, do_set_team
 from dashboard.actions.comments import do_comment
 from dashboard.actions.tags import do_tag, do_untag
 from dashboard.lib.leases import LeaseLost
-from dashboard.models import ActionBatch, ActionKind, ItemOutcome, Team
+from dashboard.models import ActionBatch, ActionKind, ErrorRecord, ItemOutcome, RoutingRule, Team
 from dashboard.outbox.celigo import CeligoClients
 from dashboard.outbox.items import BatchItems
 from dashboard.outbox.mirror import mirror
+from dashboard.routing.rules import apply_rules
 
 LOCAL_CHUNK = 2000
 
@@ -31,12 +33,21 @@ def _set_team(batch: ActionBatch, ids: list[int]) -> None:
     do_set_team(batch.actor, ids, Team.objects.filter(pk=team_id).first() if team_id else None)
 
 
+def _apply_rule(batch: ActionBatch, ids: list[int]) -> None:
+    """A lead applying a rule to the open backlog: the rule acts as it would on new errors (its timeline
+    entries name it), filling only what is empty; a rule deleted meanwhile does nothing."""
+    rule = RoutingRule.objects.select_related("team", "assignee").filter(pk=batch.params.get("rule")).first()
+    if rule is not None:
+        apply_rules([rule], ErrorRecord.objects.filter(pk__in=ids), timezone.now())
+
+
 LOCAL_ACTIONS: dict[str, Callable[[ActionBatch, list[int]], object]] = {
     ActionKind.ASSIGN: _assign,
     ActionKind.SET_TEAM: _set_team,
     ActionKind.TAG: lambda batch, ids: do_tag(batch.actor, ids, batch.params["tags"]),
     ActionKind.UNTAG: lambda batch, ids: do_untag(batch.actor, ids, batch.params["tags"]),
     ActionKind.COMMENT: lambda batch, ids: do_comment(batch.actor, ids, batch.params["text"]),
+    ActionKind.APPLY_RULE: _apply_rule,
 }
 
 

@@ -10,9 +10,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from dashboard.access import MAX_PK, User, assignable_teams, is_restricted, visible_errors
+from dashboard.access import MAX_PK, User, assignable_teams, can_manage_teams, is_restricted, visible_errors
 from dashboard.celery import enqueue
-from dashboard.models import CELIGO_ACTIONS, ActionBatch, ActionItem, ActionKind, BatchState, Team
+from dashboard.models import (
+    CELIGO_ACTIONS,
+    ActionBatch,
+    ActionItem,
+    ActionKind,
+    BatchState,
+    RoutingRule,
+    Team,
+)
 from dashboard.outbox.runner import run_batch
 from dashboard.outbox.selection import ActionRejected, validate_filter
 
@@ -39,7 +47,19 @@ def clean_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         if len(text) > MAX_COMMENT:
             raise ActionRejected(f"text: at most {MAX_COMMENT} characters")
         return {"text": text.strip()}
+    if kind == ActionKind.APPLY_RULE:
+        rule = RoutingRule.objects.filter(pk=_rule_pk(params.get("rule"))).first()
+        if rule is None:
+            raise ActionRejected(f"rule: no routing rule with id {params.get('rule')!r}")
+        return {"rule": rule.pk, "rule_name": rule.name}
     return {}
+
+
+def _rule_pk(value: Any) -> int:
+    try:
+        return _bounded_int(value)
+    except (ValueError, TypeError):
+        return 0
 
 
 def _active_user_id(value: Any) -> int | None:
@@ -94,6 +114,8 @@ def request_action(
     Only errors the actor may see are taken (explicit ids they cannot see are dropped, as if missing).
     """
     params = clean_params(kind, params or {})
+    if kind == ActionKind.APPLY_RULE and not can_manage_teams(actor):
+        raise ActionRejected("action: applying a routing rule needs the lead role")
     if kind == ActionKind.SET_TEAM and not may_set_team(actor, params["team"]):
         raise ActionRejected("team: you may only put errors in one of your teams")
     if (error_ids is None) == (filter_query is None):

@@ -20,7 +20,8 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from dashboard.access import team_ids
-from dashboard.models import CeligoAccount, CeligoState, ErrorRecord, RetryOutcome, RuleHit
+from dashboard.models import CeligoAccount, CeligoState, ErrorRecord, RetryOutcome, RoutingRule, RuleHit
+from dashboard.routing.conditions import rule_q
 
 # Must stay identical to the expression of the trigram index in migration 0004, or PostgreSQL will not use it.
 SEARCH_EXPRESSION = "(message || ' ' || code || ' ' || trace_key || ' ' || error_id)"
@@ -155,6 +156,18 @@ class RoutedByRuleFilter(django_filters.Filter):
         return qs.filter(pk__in=RuleHit.objects.filter(rule_id=int(value)).values("error_id"))
 
 
+class MatchesRuleFilter(django_filters.Filter):
+    """Errors a routing rule's conditions match now, whether or not it ever acted on them (its backlog)."""
+
+    field_class = RuleField
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        if not value:
+            return qs
+        rule = RoutingRule.objects.filter(pk=int(value)).only("match", "conditions").first()
+        return qs.filter(rule_q(rule.match, rule.conditions)) if rule is not None else qs.none()
+
+
 class SearchFilter(django_filters.CharFilter):
     """Free text over message, code, trace key and error id (case-insensitive substring)."""
 
@@ -253,6 +266,7 @@ class ErrorFilter(django_filters.FilterSet):
     )
     fingerprint = django_filters.CharFilter(max_length=16)
     rule = RoutedByRuleFilter(max_length=20, label="Routed by rule")
+    matches_rule = MatchesRuleFilter(max_length=20, label="Matching a rule's conditions")
     q = SearchFilter(max_length=SEARCH_MAX_LENGTH, label="Search")
     ordering = StableOrderingFilter(fields=[(field, name) for name, field in ORDERING_FIELDS.items()])
 

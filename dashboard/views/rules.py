@@ -16,7 +16,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dashboard.actions.rules import RuleFields, do_create_rule, do_delete_rule, do_move_rule, do_update_rule
+from dashboard.actions.rules import (
+    RuleFields,
+    do_apply_rule_to_backlog,
+    do_create_rule,
+    do_delete_rule,
+    do_move_rule,
+    do_update_rule,
+)
 from dashboard.models import AssignMode, RoutingRule, RuleMatch, Team
 from dashboard.queries.rules import DEFAULT_DRY_RUN_DAYS, DRY_RUN_DAYS, dry_run
 from dashboard.routing.conditions import (
@@ -46,6 +53,7 @@ class RuleForm(forms.Form):
         empty_label="Nobody",
     )
     tags = forms.CharField(max_length=700, required=False, help_text="Names, separated by commas.")
+    apply_backlog = forms.BooleanField(required=False)
 
 
 class DryRunForm(forms.Form):
@@ -135,6 +143,9 @@ def rule_editor(request: HttpRequest, rule: RoutingRule | None) -> HttpResponse:
                 )
         else:
             messages.success(request, f"Rule “{saved.name}” saved.")
+            if data["apply_backlog"]:
+                batch = do_apply_rule_to_backlog(request.user, saved)
+                return redirect("batch-detail", batch.pk)
             return redirect("rule-list")
     return render(request, "rules/form.html", editor_context(form, conditions, rule), status=400)
 
