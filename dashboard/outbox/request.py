@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ from dashboard.models import (
     RoutingRule,
     Team,
 )
+from dashboard.outbox.celigo import BatchMustWait
 from dashboard.outbox.runner import run_batch
 from dashboard.outbox.selection import ActionRejected, validate_filter
 
@@ -189,4 +191,7 @@ def cancel_batch(batch: ActionBatch) -> None:
     ActionBatch.objects.filter(pk=batch.pk).update(cancel_requested=True)
     batch.refresh_from_db(fields=["selected", "state"])
     if batch.selected and batch.state in (BatchState.PENDING, BatchState.WAITING):
-        run_batch(batch.pk)  # takes the lease only if no worker holds it, and sends nothing once cancelled
+        # Takes the lease only if no worker holds it, and sends nothing once cancelled. It waits when errors
+        # are still on their way to Celigo from an earlier run: the batch ends once their answer is in.
+        with contextlib.suppress(BatchMustWait):
+            run_batch(batch.pk)

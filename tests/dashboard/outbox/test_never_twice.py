@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from celigo_api import BucketConfig, CeligoClient, InProcessLimiter
 from celigo_api.simulator import FaultSpec
+from dashboard.lib.leases import HOST
 from dashboard.models import (
     FINISHED_STATES,
     ActionBatch,
@@ -31,7 +32,7 @@ from dashboard.models import (
     Role,
 )
 from dashboard.outbox.celigo import BatchMustWait
-from dashboard.outbox.request import request_action
+from dashboard.outbox.request import cancel_batch, request_action
 from dashboard.outbox.runner import run_batch
 from tests.dashboard.factories import person
 from tests.dashboard.outbox.test_outbox import BIG_WORLD, synced
@@ -241,3 +242,26 @@ def test_only_its_author_a_lead_or_an_admin_cancels_a_batch(
         batch.refresh_from_db()
         assert (batch.state, batch.selected) == (BatchState.CANCELLED, False)
     assert not ActionItem.objects.exists(), "cancelling selected nothing"
+
+
+def test_cancelling_a_batch_with_a_chunk_in_flight_elsewhere_waits_for_that_chunk(celigo_simulator, triager):
+    account = synced(celigo_simulator)
+    errors = list(ErrorRecord.objects.filter(account=account, status=CeligoState.OPEN)[:6])
+    batch = request_action(triager, ActionKind.RESOLVE, error_ids=[e.pk for e in errors], run_now=False)
+    # A live runner (this process) whose lease ran out still waits for Celigo's answer about two errors.
+    in_flight = list(ActionItem.objects.filter(batch=batch).order_by("pk")[:2].values_list("pk", flat=True))
+    ActionItem.objects.filter(pk__in=in_flight).update(
+        outcome=ItemOutcome.SENDING, claimed_by=f"{HOST}:{os.getpid()}:slow-runner"
+    )
+    ActionBatch.objects.filter(pk=batch.pk).update(state=BatchState.WAITING)
+    celigo_simulator.reset_stats()
+
+    cancel_batch(batch)
+
+    batch.refresh_from_db()
+    assert (batch.state, batch.cancel_requested) == (BatchState.WAITING, True)
+    assert ActionItem.objects.filter(batch=batch, outcome=ItemOutcome.SKIPPED).count() == 4
+    ActionItem.objects.filter(pk__in=in_flight).update(outcome=ItemOutcome.SUCCEEDED)  # its answer came
+    batch = run_batch(batch.pk)
+    assert (batch.state, batch.succeeded, batch.skipped) == (BatchState.CANCELLED, 2, 4)
+    assert celigo_simulator.stats()["written"]["resolve"] == 0
