@@ -12,6 +12,7 @@ from dashboard.api.actions import ActionViewSet
 from dashboard.api.errors import ErrorViewSet
 from dashboard.api.groups import GroupViewSet
 from dashboard.api.people import TeamViewSet, UserViewSet
+from dashboard.api.rules import RuleViewSet
 from dashboard.api.saved_views import SavedViewViewSet
 from dashboard.api.tokens import TokenViewSet
 
@@ -23,6 +24,7 @@ router.register("groups", GroupViewSet, basename="group")
 router.register("actions", ActionViewSet, basename="action")
 router.register("users", UserViewSet, basename="user")
 router.register("teams", TeamViewSet, basename="team")
+router.register("rules", RuleViewSet, basename="rule")
 router.register("views", SavedViewViewSet, basename="view")
 router.register("tokens", TokenViewSet, basename="token")
 router.register("accounts", AccountViewSet, basename="account")

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from dashboard.models import ApiToken, SyncRun, TokenScope
+from dashboard.models import ApiToken, RoutingRule, SyncRun, TokenScope
 from tests.dashboard.api.conftest import token_client
 from tests.dashboard.factories import SavedViewFactory, SyncRunFactory, UserFactory
 from tests.dashboard.views.test_permission_matrix import (
@@ -35,7 +35,8 @@ class Row(NamedTuple):
     name: str
     method: str
     # What fills the pattern: "error", "batch", "team", "person" (the colleague), "their-view", "own-view",
-    # "their-token", "own-token", "account", "sync-run", "member" (Warehouse and the colleague), or None.
+    # "their-token", "own-token", "account", "sync-run", "member" (Warehouse and the colleague), "rule", or
+    # None.
     target: str | None
     anonymous: Any
     viewer: Any
@@ -91,6 +92,15 @@ MATRIX: tuple[Row, ...] = (
     row("team-members",     "POST",   "team",         401, 403,   403,    201, 201,  403,       403),
     row("team-member",      "PATCH",  "member",       401, 403,   403,    200, 200,  403,       403),
     row("team-member",      "DELETE", "member",       401, 403,   403,    204, 204,  403,       403),
+    # Routing rules: leads and admins only; applying one to the backlog starts a batch.
+    row("rule-list",        "GET",    None,           401, 403,   403,    200, 200,  403,       403),
+    row("rule-list",        "POST",   None,           401, 403,   403,    201, 201,  403,       403),
+    row("rule-detail",      "GET",    "rule",         401, 403,   403,    200, 200,  403,       403),
+    row("rule-detail",      "PUT",    "rule",         401, 403,   403,    200, 200,  403,       403),
+    row("rule-detail",      "PATCH",  "rule",         401, 403,   403,    200, 200,  403,       403),
+    row("rule-detail",      "DELETE", "rule",         401, 403,   403,    204, 204,  403,       403),
+    row("rule-dry-run",     "POST",   None,           401, 403,   403,    200, 200,  403,       403),
+    row("rule-apply",       "POST",   "rule",         401, 403,   403,    202, 202,  403,       403),
     # Saved views: everyone keeps their own; a colleague's shared view is read by all, changed by its
     # owner, leads and admins.
     row("view-list",        "GET",    None,           401, 200,   200,    200, 200,  200,       200),
@@ -120,6 +130,9 @@ MATRIX: tuple[Row, ...] = (
 # fmt: on
 
 
+RULE_CONDITIONS = [{"field": "code", "op": "is", "value": "422"}]
+
+
 def body(name: str, method: str, shared: World) -> dict[str, Any] | None:
     account = shared.error.account
     bodies: dict[tuple[str, str], Any] = {
@@ -140,6 +153,10 @@ def body(name: str, method: str, shared: World) -> dict[str, Any] | None:
         ("api:account-list", "POST"): {"name": "Another account"},
         ("api:account-detail", "PUT"): {"name": account.name, "sync_interval_seconds": 300},
         ("api:account-detail", "PATCH"): {"sync_interval_seconds": 300},
+        ("api:rule-list", "POST"): {"name": "Matrix rule", "conditions": RULE_CONDITIONS, "tags": ["m"]},
+        ("api:rule-detail", "PUT"): {"name": "Lead's rule", "conditions": RULE_CONDITIONS, "tags": ["m"]},
+        ("api:rule-detail", "PATCH"): {"enabled": False},
+        ("api:rule-dry-run", "POST"): {"conditions": RULE_CONDITIONS},
     }
     return bodies.get((name, method))
 
@@ -156,6 +173,10 @@ def kwargs_for(target: str | None, shared: World, user: Any) -> dict[str, Any]:
         return {"pk": ApiToken.issue(colleague)[0].pk}
     if target == "own-token":
         return {"pk": ApiToken.issue(user or colleague)[0].pk}
+    if target == "rule":  # a rule a lead wrote
+        return {
+            "pk": RoutingRule.objects.create(name="Lead's rule", conditions=RULE_CONDITIONS, tags=["x"]).pk
+        }
     if target == "sync-run":
         run = SyncRun.objects.first() or SyncRunFactory(account=shared.error.account)
         return {"pk": run.pk}
