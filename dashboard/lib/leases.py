@@ -19,7 +19,18 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-HOST = socket.gethostname()[:30]
+
+def this_machine() -> str:
+    """Where a pid names this process: the host name and the PID namespace (containers on one host, or with
+    one host name, each have their own)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()[:24]}~{namespace}"
+
+
+HOST = this_machine()
 
 
 class LeaseLost(Exception):
@@ -27,8 +38,8 @@ class LeaseLost(Exception):
 
 
 def new_owner() -> str:
-    """An owner that says where it runs: ``host:pid:random``, at most 64 characters."""
-    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:24]}"
+    """An owner that says where it runs: ``host~pidns:pid:random``, at most 64 characters."""
+    return f"{HOST}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
 
 
 def process_is_gone(pid: int) -> bool:
