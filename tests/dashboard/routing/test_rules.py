@@ -297,7 +297,7 @@ def test_evaluation_is_set_wise(django_assert_max_num_queries):
     with django_assert_max_num_queries(10 * len(rules)) as counted:  # a few writes per rule that matched
         apply_rules(rules, ErrorRecord.objects.filter(pk__in=[e.pk for e in small]), now)
     few = len(counted.captured_queries)
-    with django_assert_max_num_queries(few + 2):  # bulk writes split at 1000 rows; nothing per error
+    with django_assert_max_num_queries(few + 2):  # bulk writes split at 1000 or 5000 rows; nothing per error
         apply_rules(rules, ErrorRecord.objects.filter(pk__in=[e.pk for e in large]), now)
 
 
