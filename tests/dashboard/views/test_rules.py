@@ -53,6 +53,7 @@ def test_a_lead_writes_a_rule_and_sees_it_listed_with_its_hits(login_as, warehou
     assert f'href="/errors/?rule={rule.pk}"' in page.content.decode()
     routed = client.get(reverse("error-list"), {"rule": rule.pk})
     assert error.error_id in routed.content.decode()
+    assert f'name="rule" value="{rule.pk}"' in routed.content.decode()  # the filter stays as others change
 
     edit = client.post(reverse("rule-edit", args=[rule.pk]), editor_post(name="Reno", enabled=""))
     assert edit.status_code == 302
