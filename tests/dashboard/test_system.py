@@ -76,6 +76,11 @@ def test_it_requires_login_on_every_page_but_login_and_health(client):
     assert {"/", "/system/", "/login/", "/healthz", "/admin/"} <= paths
     for path in sorted(paths - PUBLIC_PATHS):
         response = client.get(path)
+        if path.startswith("/api/") and not path.startswith("/api/v1/docs/"):
+            # A script is told to authenticate, not sent to a login page.
+            assert response.status_code == 401, path
+            assert response["WWW-Authenticate"].startswith("Bearer"), path
+            continue
         assert response.status_code == 302, path
         assert response["Location"].startswith("/login/") or response["Location"].startswith(
             "/admin/login/"
