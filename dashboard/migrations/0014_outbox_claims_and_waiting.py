@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0013_api_tokens'),
+        ("dashboard", "0013_api_tokens"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='actionbatch',
-            name='waiting_since',
-            field=models.DateTimeField(blank=True, help_text='When the batch began to wait for Celigo (cleared by progress).', null=True),
+            model_name="actionbatch",
+            name="waiting_since",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the batch began to wait for Celigo (cleared by progress).",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='actionitem',
-            name='claimed_by',
-            field=models.CharField(blank=True, help_text='The runner that marked it sending (its lease owner).', max_length=64),
+            model_name="actionitem",
+            name="claimed_by",
+            field=models.CharField(
+                blank=True, help_text="The runner that marked it sending (its lease owner).", max_length=64
+            ),
         ),
     ]
