@@ -42,9 +42,16 @@ def dry_run(
     now: datetime,
 ) -> DryRun:
     """How many errors that occurred in the last ``days`` days the rule matches (and how many are open),
-    with the newest few: one counting query and one for the sample."""
+    with the newest few: one counting query and, when something matched, one for the sample.
+
+    One scan for both (window counts over every match, then the newest ten) sorts every match: 2 s at 1M
+    errors against 0.3-0.7 s for the two queries (bench/README.md).
+    """
     matches = rule_matches(user, match, conditions).filter(occurred_at__gte=now - timedelta(days=days))
     counts = matches.aggregate(count=Count("pk"), open=Count("pk", filter=Q(status=CeligoState.OPEN)))
+    if not counts["count"]:
+        # "Newest first, limit 10" over a rule that matches nothing can walk a whole index looking for ten.
+        return DryRun(days=days, count=0, open_count=0, sample=[])
     sample = list(
         matches.select_related("account", "flow", "step", "team", "assignee").order_by("-occurred_at", "-pk")[
             :SAMPLE_SIZE

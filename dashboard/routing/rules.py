@@ -1,8 +1,9 @@
 """Routing rules applied to a set of errors: a page of new errors from the sync, or a lead's open backlog.
 
 Set-wise (docs/architecture.md "Routing rules"): one query evaluates every enabled rule over the whole set
-(a boolean column per rule), then each rule's changes are written for all its errors at once through the
-``do_*`` actions, so the cost grows with the number of rules, never with errors times rules.
+(a boolean column per rule); then teams and assignees are written per rule for all its errors through the
+``do_*`` actions, and tags, hits and counters for all rules at once, so the cost grows with the number of
+rules that act, never with errors times rules.
 
 * The first matching rule that sets a team decides the team; tags accumulate from every matching rule.
 * The assignee comes from the first matching rule that assigns, unless that rule's team lost to an earlier
