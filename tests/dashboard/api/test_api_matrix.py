@@ -199,7 +199,8 @@ def api_patterns() -> set[tuple[str, str]]:
             for pattern in entry.url_patterns:
                 assert isinstance(pattern, URLPattern)
                 methods = getattr(pattern.callback, "actions", None) or {"get": None}
-                found |= {(f"api:{pattern.name}", method.upper()) for method in methods}
+                # DRF adds "head" to a view's actions when it first answers a GET; HEAD follows GET anyway.
+                found |= {(f"api:{pattern.name}", method.upper()) for method in methods if method != "head"}
     return found
 
 
