@@ -138,8 +138,10 @@ def write_rows(rows: list[Row], update_fields: list[str], counters: RunCounters)
 def store_fingerprints(context: SyncContext, fingerprints: dict[str, str]) -> None:
     unknown = {k: v for k, v in fingerprints.items() if k not in context.known_fingerprints}
     if unknown:
+        # In key order: parallel step threads inserting overlapping sets then lock rows in the same order
+        # and cannot deadlock on each other.
         ErrorFingerprint.objects.bulk_create(
-            [ErrorFingerprint(fingerprint=k, normalised_message=v) for k, v in unknown.items()],
+            [ErrorFingerprint(fingerprint=k, normalised_message=v) for k, v in sorted(unknown.items())],
             ignore_conflicts=True,
         )
         context.known_fingerprints.update(unknown)
