@@ -87,3 +87,23 @@ schema = (
 )
 def test_the_api_answers_as_its_schema_says(case, api_headers):
     case.call_and_validate(headers=api_headers, checks=CHECKS)
+
+
+@pytest.mark.django_db
+def test_a_person_without_an_email_is_listed_as_the_schema_says(api_as, admin):
+    """``createsuperuser`` may leave the address empty: the schema must allow what the list returns."""
+    type(admin).objects.filter(pk=admin.pk).update(email="")
+    response = api_as("admin").get("/api/v1/users/")
+    assert response.status_code == 200
+    row = next(user for user in response.json()["results"] if user["id"] == admin.pk)
+    assert row["email"] == ""
+    document = api_as("admin").get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert "format" not in document["components"]["schemas"]["User"]["properties"]["email"]
+
+
+@pytest.mark.django_db
+def test_a_person_is_still_written_with_a_valid_email(api_as):
+    body = {"username": "newcomer", "email": "not-an-address", "role": "viewer"}
+    response = api_as("admin").post("/api/v1/users/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["email"] == ["Enter a valid email address."]
