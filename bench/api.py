@@ -33,20 +33,7 @@ CURSOR_PAGE = 50
 
 
 def requests_for(user: Any) -> dict[str, str]:
-    from dashboard.access import visible_errors
-    from dashboard.models import CeligoAccount, Flow, Integration
-
-    visible = visible_errors(user)
-    account = CeligoAccount.objects.filter(pk__in=visible.values("account_id")).order_by("pk").first()
-    integration = (
-        Integration.objects.filter(account=account, pk__in=visible.values("integration_id"))
-        .order_by("pk")
-        .first()
-    )
-    flow = list(Flow.objects.filter(pk__in=visible.values("flow_id")).order_by("pk")[:11])[-1]
-    sample = visible.filter(status="open").order_by("-occurred_at")[500]
-    assert account is not None
-    assert integration is not None
+    account, integration, flow, sample = ui.samples(user)
     base = "/api/v1/errors/"
     since = sample.occurred_at.isoformat().replace("+00:00", "Z")
     return {

@@ -102,8 +102,8 @@ def load(url: str, args: argparse.Namespace) -> dict[str, float]:
     return timings
 
 
-def pages(user: Any) -> dict[str, str]:
-    """The pages to time, with objects (a flow, an error) the user can see."""
+def samples(user: Any) -> tuple[Any, Any, Any, Any]:
+    """An account, an integration, a flow and an open error the user can see, to put in URLs."""
     from dashboard.access import visible_errors
     from dashboard.models import CeligoAccount, Flow, Integration
 
@@ -118,6 +118,12 @@ def pages(user: Any) -> dict[str, str]:
     sample = visible.filter(status="open").order_by("-occurred_at")[500]
     assert account is not None
     assert integration is not None
+    return account, integration, flow, sample
+
+
+def pages(user: Any) -> dict[str, str]:
+    """The pages to time, with objects (a flow, an error) the user can see."""
+    account, integration, flow, sample = samples(user)
     return {
         "list: open, newest first (default)": "/errors/?status=open",
         "list: all statuses, newest first": "/errors/",
